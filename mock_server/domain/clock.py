@@ -1,0 +1,56 @@
+"""The mock clock: real time shifted by an offset, or frozen at an instant. One per session."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """Stored as two numbers so that every worker sharing the database computes the same `now`."""
+
+    offset: float = 0.0
+    frozen_at: float | None = None
+
+    def now(self, real: float | None = None) -> float:
+        if self.frozen_at is not None:
+            return self.frozen_at
+        return (time.time() if real is None else real) + self.offset
+
+    @property
+    def frozen(self) -> bool:
+        return self.frozen_at is not None
+
+    def set_to(self, instant: float, real: float | None = None) -> ClockState:
+        if self.frozen:
+            return ClockState(offset=self.offset, frozen_at=instant)
+        return ClockState(offset=instant - (time.time() if real is None else real))
+
+    def advance(self, seconds: float) -> ClockState:
+        if self.frozen_at is not None:
+            return ClockState(offset=self.offset, frozen_at=self.frozen_at + seconds)
+        return ClockState(offset=self.offset + seconds)
+
+    def freeze(self, real: float | None = None) -> ClockState:
+        return ClockState(offset=self.offset, frozen_at=self.now(real))
+
+    def unfreeze(self, real: float | None = None) -> ClockState:
+        if self.frozen_at is None:
+            return self
+        return ClockState(offset=self.frozen_at - (time.time() if real is None else real))
+
+
+def to_iso(instant: float) -> str:
+    """UTC with milliseconds and `Z`, the contract's timestamp format."""
+    moment = datetime.fromtimestamp(round(instant, 3), tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def from_iso(text: str) -> float:
+    """Parse an RFC 3339 timestamp; a naive one is taken as UTC."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

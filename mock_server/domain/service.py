@@ -1,0 +1,103 @@
+"""Queueing a response: the contract's steps after the request's shape is known to be valid.
+
+Idempotency, then 422 (unknown data), then 409 (prospect state), then the scheduler; all in one
+transaction, so a retry or a concurrent duplicate either replays or conflicts, never schedules twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.domain.errors import InmailNotEligible, ProspectNotConnected, UnknownData
+from mock_server.domain.idempotency import DEFAULT_CHANNEL, IdempotencyStore, fingerprint
+from mock_server.domain.messages import MessageBook, NewMessage
+from mock_server.domain.scheduler import next_slot
+from mock_server.domain.sessions import ensure_session, read_clock
+from mock_server.domain.store import Store
+
+
+@dataclass(frozen=True)
+class Outcome:
+    data: dict[str, Any]
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class ProspectState:
+    connected: bool
+    inmail_eligible: bool
+    conversations: tuple[str, ...]
+
+
+def queue_response(
+    store: Store, session: str, group_id: str, body: dict[str, Any], idempotency_key: str | None
+) -> Outcome:
+    """Schedule the response, or replay the one already scheduled under the same key and body."""
+    with store.transaction() as conn:
+        ensure_session(conn, session)
+        now = read_clock(conn, session).now()
+        book = MessageBook(conn, session)
+        book.send_due(now)
+        keys = IdempotencyStore(conn, session, group_id)
+        body_fingerprint = fingerprint(body)
+        if idempotency_key is not None:
+            replay = keys.lookup(idempotency_key, body_fingerprint, now)
+            if replay is not None:
+                return Outcome(replay.data, replayed=True)
+        new = _checked_message(conn, session, group_id, body, idempotency_key)
+        schedule, previous_slot = book.schedule_of(group_id)
+        slot = next_slot(
+            schedule,
+            now,
+            new.channel,
+            previous_slot,
+            lambda day: book.count_on_day(group_id, new.channel, day),
+        )
+        data = book.record(group_id, new, slot)
+        if idempotency_key is not None:
+            keys.bind(idempotency_key, body_fingerprint, data, now)
+        return Outcome(data, replayed=False)
+
+
+def _checked_message(
+    conn: sqlite3.Connection, session: str, group_id: str, body: dict[str, Any], key: str | None
+) -> NewMessage:
+    """Apply the rules that need stored data: 422 for unknown ids, then 409 for the prospect's state."""
+    channel = body.get("channel", DEFAULT_CHANNEL)
+    prospect_id = body["prospectId"]
+    prospect = _prospect(conn, session, group_id, prospect_id)
+    conversation_id = body.get("conversationId")
+    if conversation_id is not None and conversation_id not in prospect.conversations:
+        raise UnknownData(
+            f"conversationId: no conversation {conversation_id} with prospect {prospect_id} in account group {group_id}"
+        )
+    if channel == "inmail":
+        if prospect.conversations or not prospect.inmail_eligible:
+            raise InmailNotEligible(
+                f"prospectId: {prospect_id} already has a conversation or is not eligible for InMail; "
+                "use direct_message"
+            )
+        return NewMessage(prospect_id, channel, None, body.get("subject"), body["message"], key)
+    if not prospect.connected or not prospect.conversations:
+        raise ProspectNotConnected(f"prospectId: {prospect_id} is not connected or has no existing chat")
+    chosen = conversation_id or prospect.conversations[0]
+    return NewMessage(prospect_id, channel, chosen, None, body["message"], key)
+
+
+def _prospect(conn: sqlite3.Connection, session: str, group_id: str, prospect_id: str) -> ProspectState:
+    row = conn.execute(
+        "SELECT connected, inmail_eligible FROM prospects WHERE session = ? AND group_id = ? AND id = ?",
+        (session, group_id, prospect_id),
+    ).fetchone()
+    if row is None:
+        raise UnknownData(f"prospectId: no prospect {prospect_id} in account group {group_id}")
+    conversations = tuple(
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM conversations WHERE session = ? AND group_id = ? AND prospect_id = ? ORDER BY position",
+            (session, group_id, prospect_id),
+        )
+    )
+    return ProspectState(bool(row[0]), bool(row[1]), conversations)

@@ -1,0 +1,1 @@
+"""HTTP adapters: connexion wiring, middleware and thin handlers over the domain."""

@@ -1,0 +1,72 @@
+"""The Sonarly envelope `{success, data, error, traceId}` and the per-request trace id."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from contextvars import ContextVar
+from typing import Any
+
+JSON = "application/json"
+_trace_id: ContextVar[str | None] = ContextVar("sonarly_trace_id", default=None)
+
+
+def new_trace_id() -> str:
+    return secrets.token_hex(12)
+
+
+def begin_trace() -> str:
+    """Give the current request its trace id; a2wsgi copies the context into Flask's worker thread."""
+    trace_id = new_trace_id()
+    _trace_id.set(trace_id)
+    return trace_id
+
+
+def current_trace_id() -> str:
+    trace_id = _trace_id.get()
+    if trace_id is None:
+        trace_id = begin_trace()
+    return trace_id
+
+
+def success(data: dict[str, Any]) -> dict[str, Any]:
+    return {"success": True, "data": data, "error": None, "traceId": current_trace_id()}
+
+
+def failure(code: str, message: str, details: str | None = None) -> dict[str, Any]:
+    return {
+        "success": False,
+        "data": None,
+        "error": {"code": code, "message": message, "details": details},
+        "traceId": current_trace_id(),
+    }
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class EnvelopeError(Exception):
+    """Raised anywhere in the HTTP layer to answer with an error envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return failure(self.code, self.message, self.details)
+
+
+def validation_error(details: str, message: str = "The request is not valid.") -> EnvelopeError:
+    return EnvelopeError(400, "VALIDATION_ERROR", message, details)

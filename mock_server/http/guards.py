@@ -1,0 +1,112 @@
+"""The outermost layer: trace ids, the session, hostile-input guards and the journal.
+
+It runs before connexion so that input connexion would answer with a 500 (invalid UTF-8 bodies,
+control characters in the path) or hold in memory (huge bodies) gets an envelope error instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.domain import journal
+from mock_server.domain.sessions import ensure_session, read_clock
+from mock_server.http.envelope import JSON, EnvelopeError, begin_trace, encode, validation_error
+from mock_server.http.runtime import RUNTIME_KEY, SESSION_HEADER, SESSION_KEY, Runtime, session_from_header
+from mock_server.http.validation import clear_pending_problems
+
+TRACE_HEADER = b"x-trace-id"
+API_PREFIX = "/v1/"
+
+
+class BodyTooLarge(EnvelopeError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(400, "VALIDATION_ERROR", "The request is not valid.", f"body: larger than {limit} bytes")
+
+
+class Guards:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        trace_id = begin_trace()
+        clear_pending_problems()
+        status_seen: list[int] = []
+        send = self._tracing_send(send, trace_id, status_seen)
+        try:
+            self._admit(scope)
+        except EnvelopeError as exc:
+            await send_envelope(send, exc)
+            return
+        await self.app(scope, self._bounded_receive(receive), send)
+        if scope["path"].startswith(API_PREFIX) and status_seen:
+            self._journal(scope, status_seen[0], trace_id)
+
+    def _admit(self, scope: Scope) -> None:
+        headers = Headers(scope=scope)
+        scope[RUNTIME_KEY] = self.runtime
+        scope.setdefault("extensions", {})
+        scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in scope["path"]):
+            raise validation_error("path: contains control characters")
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise validation_error("Content-Length: must be a whole number of bytes")
+            if int(length) > self.runtime.config.max_body_bytes:
+                raise BodyTooLarge(self.runtime.config.max_body_bytes)
+
+    def _bounded_receive(self, receive: Receive) -> Receive:
+        """Stop reading a body (chunked ones too) once it passes the limit."""
+        limit, seen = self.runtime.config.max_body_bytes, [0]
+
+        async def bounded() -> Message:
+            message = await receive()
+            seen[0] += len(message.get("body", b""))
+            if seen[0] > limit:
+                raise BodyTooLarge(limit)
+            return message
+
+        return bounded
+
+    @staticmethod
+    def _tracing_send(send: Send, trace_id: str, status_seen: list[int]) -> Send:
+        async def traced(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_seen.append(message["status"])
+                headers = [h for h in message.get("headers", []) if h[0].lower() != TRACE_HEADER]
+                message = {**message, "headers": [*headers, (TRACE_HEADER, trace_id.encode())]}
+            await send(message)
+
+        return traced
+
+    def _journal(self, scope: Scope, status: int, trace_id: str) -> None:
+        headers = Headers(scope=scope)
+        token_info: dict[str, Any] = scope["extensions"].get("connexion_context", {}).get("token_info") or {}
+        session = scope[SESSION_KEY]
+        with self.runtime.store.transaction() as conn:
+            ensure_session(conn, session)
+            entry = journal.JournalEntry(
+                at=read_clock(conn, session).now(),
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                trace_id=trace_id,
+                idempotency_key=headers.get("idempotency-key"),
+                api_key_name=token_info.get("sub"),
+            )
+            journal.record(conn, session, entry)
+
+
+async def send_envelope(send: Send, error: EnvelopeError) -> None:
+    payload = encode(error.body())
+    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(payload)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

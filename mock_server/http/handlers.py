@@ -1,0 +1,29 @@
+"""The contract's one operation, as a thin adapter from HTTP to `domain.service.queue_response`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+
+from mock_server.domain.service import queue_response
+from mock_server.http.envelope import success
+from mock_server.http.runtime import runtime_of, session_of
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def queue_scheduled_message_response(accountGroupId: str, body: dict[str, Any]) -> tuple[Any, ...]:
+    scope = request.scope
+    outcome = queue_response(
+        runtime_of(scope).store,
+        session_of(scope),
+        accountGroupId,
+        body,
+        request.headers.get("idempotency-key"),
+    )
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
+    return success(outcome.data), 202, headers
+
+
+OPERATIONS = {"queueScheduledMessageResponse": queue_scheduled_message_response}

@@ -1,0 +1,56 @@
+"""What every request of one app needs: the store, the rate limiter and the config, reachable from the scope."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mock_server.config import MockConfig
+from mock_server.domain.fixtures import load_fixtures
+from mock_server.domain.ratelimit import RateLimit, RateLimiter
+from mock_server.domain.sessions import DEFAULT_SESSION, install_base_fixtures
+from mock_server.domain.store import Store
+from mock_server.http.envelope import EnvelopeError
+
+RUNTIME_KEY = "sonarly.runtime"
+SESSION_KEY = "sonarly.session"
+SESSION_HEADER = "x-mock-session"
+SESSION_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+@dataclass
+class Runtime:
+    config: MockConfig
+    store: Store
+    limiter: RateLimiter
+
+    @classmethod
+    def start(cls, config: MockConfig) -> Runtime:
+        store = Store(Path(config.state) if config.state else None)
+        fixtures = load_fixtures(Path(config.data) if config.data else None)
+        with store.transaction() as conn:
+            install_base_fixtures(conn, fixtures)
+        return cls(config, store, RateLimiter(RateLimit.parse(config.rate_limit)))
+
+
+def runtime_of(scope: dict[str, Any]) -> Runtime:
+    return scope[RUNTIME_KEY]
+
+
+def session_of(scope: dict[str, Any]) -> str:
+    return scope.get(SESSION_KEY, DEFAULT_SESSION)
+
+
+def session_from_header(value: str | None) -> str:
+    if value is None:
+        return DEFAULT_SESSION
+    if not SESSION_NAME.fullmatch(value):
+        raise EnvelopeError(
+            400,
+            "VALIDATION_ERROR",
+            "The request is not valid.",
+            "X-Mock-Session: must be 1-64 characters of letters, digits, '.', '_' or '-'",
+        )
+    return value

@@ -1,0 +1,175 @@
+"""Request validation that reports every problem at once, in plain words, inside the Sonarly envelope.
+
+Connexion's stock validators stop at the first error and answer problem+json; these replace them
+through `validator_map`. Parameter errors wait in a context variable until the body has been
+checked too, so one 400 lists both.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from contextvars import ContextVar
+
+from connexion.datastructures import MediaTypeDict
+from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionRequest
+from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft4Validator, ValidationError
+from starlette.types import Scope
+
+from mock_server.http.envelope import validation_error
+
+_pending: ContextVar[tuple[str, ...]] = ContextVar("sonarly_parameter_errors", default=())
+_validators: dict[int, Draft4Validator] = {}
+WHITESPACE_PATTERN = "\\S"
+
+
+def clear_pending_problems() -> None:
+    _pending.set(())
+
+
+def take_pending_problems() -> list[str]:
+    """Parameter problems found earlier in this request, cleared once read."""
+    problems = list(_pending.get())
+    _pending.set(())
+    return problems
+
+
+def raise_problems(problems: list[str], message: str = "The request is not valid.") -> t.NoReturn:
+    unique = list(dict.fromkeys(take_pending_problems() + problems))
+    raise validation_error("\n".join(unique), message)
+
+
+def describe(error: ValidationError, root: str = "body") -> list[str]:
+    """Turn one jsonschema error into `field: what is wrong` lines a person can act on."""
+    path = ".".join(str(p) for p in error.absolute_path) or root
+    kind, value, schema = error.validator, error.validator_value, error.schema
+    if kind == "required":
+        name = error.message.split("'")[1] if "'" in error.message else str(value)
+        return [f"{_join(path, name, root)}: required"]
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(schema.get("properties", {}))
+        return [f"{_join(path, name, root)}: unknown property" for name in error.instance if name not in known]
+    if kind == "anyOf" and schema.get("title"):
+        return [schema["title"]]
+    if schema.get("title") and kind in ("pattern", "minLength", "maxLength"):
+        return [f"{path}: {schema['title']}"]
+    return [f"{path}: {_plain(kind, value, error)}"]
+
+
+def _join(path: str, name: str, root: str) -> str:
+    return name if path == root else f"{path}.{name}"
+
+
+def _plain(kind: str | None, value: t.Any, error: ValidationError) -> str:
+    articles = {"object": "a JSON object", "array": "an array", "integer": "an integer"}
+    words: dict[str, t.Callable[[], str]] = {
+        "type": lambda: f"must be {articles.get(str(value), f'a {value}')}",
+        "minLength": lambda: f"must be at least {value} character{'s' if value != 1 else ''}",
+        "maxLength": lambda: f"must be at most {value} characters",
+        "pattern": lambda: (
+            "must not be empty or only white space" if value == WHITESPACE_PATTERN else f"must match {value}"
+        ),
+        "enum": lambda: "must be one of: " + ", ".join(json.dumps(v) for v in value),
+        "minimum": lambda: f"must be at least {value}",
+        "maximum": lambda: f"must be at most {value}",
+    }
+    return words.get(str(kind), lambda: error.message)()
+
+
+def _cached_validator(schema: dict[str, t.Any]) -> Draft4Validator:
+    """Connexion builds a validator per request; building one per schema is enough."""
+    validator = _validators.get(id(schema))
+    if validator is None:
+        validator = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        _validators[id(schema)] = validator
+    return validator
+
+
+def _reject_constant(name: str) -> t.NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
+    result: dict[str, t.Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate member {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_json(raw: bytes) -> t.Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate members, bounded nesting; else a 400."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise_problems([f"body: not valid UTF-8 (byte {exc.start})"])
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise_problems([f"body: malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"])
+    except RecursionError:
+        raise_problems(["body: JSON nested too deeply"])
+    except ValueError as exc:
+        raise_problems([f"body: malformed JSON ({exc})"])
+
+
+class EnvelopeBodyValidator(JSONRequestBodyValidator):
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
+        return parse_json(b"".join([chunk async for chunk in stream]))
+
+    def _validate(self, body: t.Any) -> dict | None:
+        if body is None:
+            raise_problems(["body: required (a JSON object)"])
+        problems = [line for error in _cached_validator(self._schema).iter_errors(body) for line in describe(error)]
+        if problems or _pending.get():
+            raise_problems(problems)
+        return None
+
+
+class EnvelopeParameterValidator(ParameterValidator):
+    """Collects every parameter problem; raises now only when no body check follows."""
+
+    def validate(self, scope: Scope) -> None:
+        request = ConnexionRequest(scope, uri_parser=self.uri_parser)
+        problems: list[str] = []
+        checks = (
+            ("query", self.validate_query_parameter),
+            ("path", self.validate_path_parameter),
+            ("header", self.validate_header_parameter),
+        )
+        for location, check in checks:
+            for param in self.parameters.get(location, []):
+                if check(param, request):
+                    problems.extend(self._describe(param, request, location))
+        _pending.set(tuple(problems))
+        if problems and not self.uri_parser._body_schema:
+            raise_problems([])
+
+    def _describe(self, param: dict[str, t.Any], request: ConnexionRequest, location: str) -> list[str]:
+        name = param["name"]
+        value = {
+            "query": lambda: request.query_params.get(name),
+            "path": lambda: request.path_params.get(name),
+            "header": lambda: request.headers.get(name),
+        }[location]()
+        if value is None:
+            return [f"{name}: required"]
+        schema = param.get("schema", {})
+        if schema.get("type") in ("integer", "number"):
+            try:
+                value = float(value) if schema["type"] == "number" else int(value)
+            except ValueError:
+                return [f"{name}: {_plain('type', schema['type'], ValidationError(''))}"]
+        errors = _cached_validator(schema).iter_errors(value)
+        return [line for error in errors for line in describe(error, root=name)] or [f"{name}: not valid"]
+
+
+VALIDATOR_MAP: dict[str, t.Any] = {
+    "parameter": EnvelopeParameterValidator,
+    "body": MediaTypeDict({"*/*json": EnvelopeBodyValidator}),
+}
