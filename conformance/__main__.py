@@ -1,0 +1,5 @@
+"""Allows `python -m conformance run ...`."""
+
+from conformance.cli import main
+
+main()

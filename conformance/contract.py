@@ -1,0 +1,194 @@
+"""Contract phase: Schemathesis positive and negative cases, judged by Schemathesis' own checks.
+
+Drives Schemathesis through its Python API rather than its CLI so that generation can be pinned to fixtures
+(see `generation`), 429s can be waited out, and each built-in check is tallied under its own name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis import seed as hypothesis_seed
+from schemathesis import APIOperation, Case, GenerationMode
+from schemathesis.checks import (  # public names, resolved through the check registry
+    CheckFunction,
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.failures import FailureGroup
+
+from conformance.budget import BudgetExhausted
+from conformance.client import Client, TransportFailure
+from conformance.exchange import Exchange, Outgoing
+from conformance.generation import fixture_cases
+from conformance.messages import PATH
+from conformance.profiles import Profile
+from conformance.results import CheckResult, Violation
+from conformance.settings import Settings
+
+PHASE = "contract"
+MAX_VIOLATIONS_KEPT = 10
+# A correct server answers a valid case 202, 409 (prospect state) or 422 (unknown prospect or conversation);
+# an invalid one 400 (422 tolerated: the order of shape and data validation is a decided detail). 429 is
+# waited out; one left after the retries is not the case's fault.
+SCHEMATHESIS_CONFIG = {
+    "checks": {
+        "positive_data_acceptance": {"expected-statuses": ["202", "409", "422", "429"]},
+        "negative_data_rejection": {"expected-statuses": ["400", "422", "429"]},
+    }
+}
+
+
+class SpecError(Exception):
+    """The contract file cannot be loaded or lacks the operation; the CLI exits 2."""
+
+
+@dataclass(frozen=True)
+class ContractCheck:
+    """A Schemathesis check, the rule it stands for, and the generation modes it judges."""
+
+    function: CheckFunction
+    rule: str
+    modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    judges_429: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"contract.{self.function.__name__}"
+
+
+CHECKS = (
+    ContractCheck(not_a_server_error, "The server answers every request, never with a 5xx"),
+    ContractCheck(status_code_conformance, "Every status code is one the contract documents"),
+    ContractCheck(content_type_conformance, "Responses are application/json as documented"),
+    ContractCheck(response_headers_conformance, "Documented response headers are valid (Retry-After on 429)"),
+    ContractCheck(response_schema_conformance, "Every body matches the documented envelope and schema"),
+    ContractCheck(
+        positive_data_acceptance,
+        "A valid request is accepted (202) or refused only for data or state (422/409)",
+        (GenerationMode.POSITIVE,),
+        judges_429=False,
+    ),
+    ContractCheck(
+        negative_data_rejection,
+        "A request that breaks the schema is rejected with 400 VALIDATION_ERROR",
+        (GenerationMode.NEGATIVE,),
+        judges_429=False,
+    ),
+)
+
+
+def load_operation(spec: Path) -> APIOperation:
+    """Load the contract with a fixed Schemathesis config (no discovery of a stray schemathesis.toml)."""
+    try:
+        config = schemathesis.Config.from_dict(SCHEMATHESIS_CONFIG)
+        schema = schemathesis.openapi.from_path(spec, config=config)
+        return schema[PATH]["POST"]
+    except FileNotFoundError:
+        raise SpecError(f"spec file {spec} does not exist") from None
+    except KeyError:
+        raise SpecError(f"spec {spec} has no operation POST {PATH}") from None
+    except Exception as exc:
+        raise SpecError(f"spec {spec} cannot be loaded: {type(exc).__name__}: {exc}") from None
+
+
+def to_outgoing(case: Case, base_url: str) -> Outgoing:
+    """Serialize a case exactly as Schemathesis would send it, so one HTTP client serves every phase."""
+    kwargs = case.as_transport_kwargs(base_url=base_url)
+    fields = {name: kwargs.get(name) for name in ("method", "url", "headers", "params", "json", "data")}
+    prepared = requests.Request(**fields).prepare()
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+    return Outgoing(str(prepared.method), str(prepared.url), dict(prepared.headers), body)
+
+
+class ContractPhase:
+    """Runs both modes and tallies each Schemathesis check as a named check of the kit."""
+
+    def __init__(self, operation: APIOperation, settings: Settings, profile: Profile, client: Client) -> None:
+        self.operation = operation
+        self.settings = settings
+        self.profile = profile
+        self.client = client
+        self.results = {check.name: CheckResult(check.name, check.rule, PHASE) for check in CHECKS}
+        self.stopped: str | None = None
+
+    def run(self, progress: Callable[[], None] = lambda: None) -> list[CheckResult]:
+        """Explore positive then negative cases within the profile's example budget."""
+        for mode, examples in (
+            (GenerationMode.POSITIVE, self.profile.positive_examples),
+            (GenerationMode.NEGATIVE, self.profile.negative_examples),
+        ):
+            self._explore(mode, examples, progress)
+        if self.stopped:
+            for result in self.results.values():
+                result.skip_reason = result.skip_reason or f"stopped early: {self.stopped}"
+        return list(self.results.values())
+
+    def _explore(self, mode: GenerationMode, examples: int, progress: Callable[[], None]) -> None:
+        @settings(
+            max_examples=examples,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=fixture_cases(self.operation, mode, self.settings))
+        def explore(case: Case) -> None:
+            if self.stopped is None:
+                self._exercise(case)
+                progress()
+
+        if self.settings.seed is not None:
+            explore = hypothesis_seed(self.settings.seed)(explore)
+        explore()
+
+    def _exercise(self, case: Case) -> None:
+        try:
+            request = to_outgoing(case, self.settings.base_url)
+        except (ValueError, UnicodeError, requests.RequestException):
+            reject()  # a header value no HTTP client can put on the wire
+        try:
+            exchange = self.client.send(request)
+        except BudgetExhausted as exc:
+            self.stopped = str(exc)
+            return
+        except TransportFailure as exc:
+            self._record_transport_failure(exc)
+            return
+        self._judge(case, exchange)
+
+    def _judge(self, case: Case, exchange: Exchange) -> None:
+        mode = case.meta.generation.mode if case.meta else GenerationMode.POSITIVE
+        for check in CHECKS:
+            if mode not in check.modes or (exchange.status == 429 and not check.judges_429):
+                continue
+            result = self.results[check.name]
+            result.count += 1
+            try:
+                case.validate_response(exchange.raw, checks=[check.function])
+            except FailureGroup as group:
+                self._keep(result, exchange, group, mode)
+
+    def _keep(self, result: CheckResult, exchange: Exchange, group: FailureGroup, mode: GenerationMode) -> None:
+        for failure in group.exceptions:
+            actual = f"{exchange.summary()} to a {mode.value} case"
+            if any(v.expected == failure.title and v.actual == actual for v in result.violations):
+                continue
+            if len(result.violations) < MAX_VIOLATIONS_KEPT:
+                violation = Violation(result.rule, failure.title, actual, exchange.request, failure.message)
+                result.violations.append(violation)
+
+    def _record_transport_failure(self, exc: TransportFailure) -> None:
+        result = self.results[f"contract.{not_a_server_error.__name__}"]
+        result.count += 1
+        result.violations.append(Violation(result.rule, "an HTTP response", f"no response ({exc})", exc.request))

@@ -1,0 +1,1 @@
+"""Reporters: the live console display and the JUnit XML file."""

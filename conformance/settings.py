@@ -1,0 +1,134 @@
+"""Run settings merged from the command line, the environment and a TOML file.
+
+Precedence is command line > environment > config file: CI keeps secrets in the environment and a shared
+file in the repository, and a developer can still override any value on the command line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from openapi import CONTRACT_SPEC
+
+ENV_PREFIX = "SONARLY_"
+PROFILES = ("quick", "default", "thorough")
+REQUIRED = ("base_url", "api_key", "account_group_id", "prospect_id")
+SECRET_OPTIONS = ("api_key", "restricted_api_key")
+
+
+class UsageError(Exception):
+    """A configuration problem the user must fix; the CLI turns it into exit code 2."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one run needs; optional fixtures left as None make their checks skip."""
+
+    base_url: str
+    api_key: str
+    account_group_id: str
+    prospect_id: str
+    conversation_id: str | None = None
+    inmail_prospect_id: str | None = None
+    restricted_api_key: str | None = None
+    foreign_account_group_id: str | None = None
+    spec: Path = CONTRACT_SPEC
+    profile: str = "default"
+    max_examples: int | None = None
+    seed: int | None = None
+    max_time: float | None = None
+    junit_xml: Path | None = None
+    verbose: bool = False
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values that must never appear in any output."""
+        return tuple(value for name in SECRET_OPTIONS if (value := getattr(self, name)))
+
+
+OPTION_NAMES = tuple(field.name for field in fields(Settings))
+_CONVERTERS: dict[str, Any] = {
+    "spec": Path,
+    "junit_xml": Path,
+    "max_examples": int,
+    "seed": int,
+    "max_time": float,
+}
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a flat TOML file whose keys are option names with underscores."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"config file {path} does not exist") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(OPTION_NAMES) - {"config"})
+    if unknown:
+        raise UsageError(f"config file {path} has unknown keys: {', '.join(unknown)}")
+    return data
+
+
+def read_environment(environ: dict[str, str]) -> dict[str, Any]:
+    """Collect SONARLY_<OPTION> variables; empty values count as unset."""
+    return {
+        name: environ[key]
+        for name in (*OPTION_NAMES, "config")
+        if (key := ENV_PREFIX + name.upper()) in environ and environ[key] != ""
+    }
+
+
+def _convert(name: str, value: Any) -> Any:
+    try:
+        if name == "verbose":
+            return _parse_bool(value)
+        converter = _CONVERTERS.get(name, str)
+        return converter(value)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"option {name}: {exc}") from None
+
+
+def _validate(values: dict[str, Any]) -> None:
+    missing = [name for name in REQUIRED if not values.get(name)]
+    if missing:
+        flags = ", ".join("--" + name.replace("_", "-") for name in missing)
+        raise UsageError(f"missing required option(s): {flags} (or {ENV_PREFIX}<NAME>, or the config file)")
+    url = urlsplit(values["base_url"])
+    if url.scheme not in {"http", "https"} or not url.netloc:
+        raise UsageError(f"--base-url must be an http(s) URL, got {values['base_url']!r}")
+    if values.get("profile", "default") not in PROFILES:
+        raise UsageError(f"--profile must be one of {', '.join(PROFILES)}, got {values['profile']!r}")
+    for name in ("max_examples", "max_time"):
+        if values.get(name) is not None and values[name] <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive")
+
+
+def resolve(cli: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:
+    """Merge the three sources (CLI > env > file) and validate the result."""
+    env = read_environment(dict(os.environ) if environ is None else environ)
+    config_path = cli.get("config") or env.get("config")
+    from_file = read_config_file(Path(config_path)) if config_path else {}
+    merged: dict[str, Any] = {}
+    for source in (from_file, env, cli):
+        merged.update({k: v for k, v in source.items() if v is not None and k != "config"})
+    values = {name: _convert(name, value) for name, value in merged.items()}
+    values["base_url"] = str(values.get("base_url", "")).rstrip("/")
+    _validate(values)
+    return Settings(**values)

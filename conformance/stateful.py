@@ -1,0 +1,142 @@
+"""Model-based fuzzing (`--profile thorough`): random request sequences checked against an idempotency model.
+
+Hypothesis drives a small pool of keys and body variants; every response is compared with what the model
+says a correct server must answer. A failure shrinks to a minimal sequence, which the report prints.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+
+from conformance.assertions import rejected_with, same_data, status_in
+from conformance.budget import BudgetExhausted
+from conformance.client import Client
+from conformance.exchange import DEFAULT_CHANNEL, Exchange
+from conformance.messages import Messages, unknown_id
+from conformance.profiles import Profile
+from conformance.results import CheckFailed, CheckResult, Violation
+from conformance.settings import Settings
+
+NAME = "stateful.idempotency_model"
+RULE = "Every response in a random sequence matches the idempotency model of the contract"
+KEY_POOL = (None, 0, 1, 2)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A body the machine may send; `kind` says how a correct server treats it."""
+
+    body: dict[str, Any]
+    kind: str  # "valid", "invalid" (400) or "unknown" (422)
+
+    @property
+    def canonical(self) -> dict[str, Any]:
+        """The JSON value the server compares, with the default channel filled in."""
+        return {"channel": DEFAULT_CHANNEL, **self.body}
+
+
+def variants(messages: Messages) -> dict[str, Variant]:
+    """Two distinct valid bodies, one spelled two ways, and one of each failure kind."""
+    a = messages.direct(message="Conformance model: A.")
+    return {
+        "A": Variant(a, "valid"),
+        "A_explicit_channel": Variant({**a, "channel": DEFAULT_CHANNEL}, "valid"),
+        "B": Variant(messages.direct(message="Conformance model: B."), "valid"),
+        "blank_message": Variant({**a, "message": "  "}, "invalid"),
+        "unknown_prospect": Variant({"prospectId": unknown_id("prs"), "message": "A."}, "unknown"),
+    }
+
+
+def expect_model(exchange: Exchange, variant: Variant, bound: tuple[dict, Exchange] | None, seen: set) -> None:
+    """Judge one response against the model; raises CheckFailed on a mismatch."""
+    conflict = {409} if bound else set()
+    if variant.kind == "invalid":
+        status_in(exchange, {400} | conflict, rule=RULE + " [invalid body is 400]")
+    elif variant.kind == "unknown":
+        status_in(exchange, {422} | conflict, rule=RULE + " [unknown prospect is 422]")
+    elif bound is not None and bound[0] == variant.canonical:
+        same_data(bound[1], exchange, rule=RULE + " [same key, same body replays]")
+    elif bound is not None:
+        rejected_with(exchange, {409}, "IDEMPOTENCY_CONFLICT", rule=RULE + " [same key, other body conflicts]")
+    else:
+        status_in(exchange, {202}, rule=RULE + " [unbound key or no key schedules]")
+        if exchange.data.get("id") in seen:
+            raise CheckFailed(
+                RULE + " [new response gets a new id]",
+                "an id never returned before",
+                f"id {exchange.data.get('id')} again",
+                exchange,
+            )
+
+
+def build_machine(messages: Messages, client: Client, steps: list[int], stop: list[str]) -> type:
+    """A state machine class bound to this run's client (Hypothesis instantiates it per example)."""
+    pool = variants(messages)
+
+    class IdempotencyModel(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.prefix = f"conformance-model-{uuid.uuid4().hex}"
+            self.bound: dict[int, tuple[dict, Exchange]] = {}
+            self.ids: set[Any] = set()
+
+        @rule(key=st.sampled_from(KEY_POOL), name=st.sampled_from(sorted(pool)), reorder=st.booleans())
+        def send(self, key: int | None, name: str, reorder: bool) -> None:
+            if stop:
+                return
+            variant = pool[name]
+            body = dict(reversed(variant.body.items())) if reorder else variant.body
+            header = None if key is None else f"{self.prefix}-{key}"
+            try:
+                exchange = client.send(messages.post(raw=json.dumps(body).encode(), key=header))
+            except BudgetExhausted as exc:
+                stop.append(str(exc))
+                return
+            steps[0] += 1
+            bound = self.bound.get(key) if key is not None else None
+            expect_model(exchange, variant, bound, self.ids)
+            if exchange.status == 202:
+                self.ids.add(exchange.data.get("id"))
+                if key is not None and bound is None:
+                    self.bound[key] = (variant.canonical, exchange)
+
+    return IdempotencyModel
+
+
+def run_stateful(settings_: Settings, profile: Profile, client: Client, progress: Callable[[], None]) -> CheckResult:
+    """Run the machine; a failure is reported with its shrunk sequence of steps."""
+    result = CheckResult(NAME, RULE, "stateful")
+    steps, stop = [0], []
+    machine = build_machine(Messages(settings_), client, steps, stop)
+    machine.TestCase.settings = None  # configured below
+    config = settings(
+        max_examples=profile.stateful_examples,
+        stateful_step_count=profile.stateful_steps,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        derandomize=settings_.seed is not None,
+        print_blob=False,
+    )
+    try:
+        run_state_machine_as_test(machine, settings=config)
+    except CheckFailed as failure:
+        sequence = "\n".join(getattr(failure, "__notes__", []))
+        violation = failure.violation
+        result.violations.append(
+            Violation(violation.rule, violation.expected, violation.actual, violation.request, sequence)
+        )
+    result.count = steps[0]
+    progress()
+    if stop and not result.violations:
+        result.skip_reason = f"stopped early: {stop[0]}"
+    return result
