@@ -42,15 +42,22 @@ class ClockState:
         return ClockState(offset=self.frozen_at - (time.time() if real is None else real))
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+
+
 def to_iso(instant: float) -> str:
     """UTC with milliseconds and `Z`, the contract's timestamp format."""
     moment = datetime.fromtimestamp(round(instant, 3), tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def from_iso(text: str) -> float:
-    """Parse an RFC 3339 timestamp; a naive one is taken as UTC."""
+    """Parse an RFC 3339 timestamp within 1970..9000 (a naive one is UTC); ValueError otherwise."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    instant = moment.timestamp()
+    if not EARLIEST <= instant < LATEST:
+        raise ValueError(f"{text} is outside 1970-01-01..9000-01-01")
+    return instant

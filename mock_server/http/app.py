@@ -10,13 +10,14 @@ import werkzeug.exceptions
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from flask import Response
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from mock_server.config import MockConfig
-from mock_server.http.envelope import JSON, encode, success
-from mock_server.http.errors import ERROR_HANDLERS
+from mock_server.http.envelope import respond, success
+from mock_server.http.errors import CONTROL_BASE_PATH, ERROR_HANDLERS
 from mock_server.http.gate import RequestGate
 from mock_server.http.guards import Guards
 from mock_server.http.handlers import OPERATIONS
@@ -25,7 +26,6 @@ from mock_server.http.security import SECURITY_MAP
 from mock_server.http.validation import VALIDATOR_MAP
 from openapi import CONTRACT_SPEC, CONTROL_SPEC, SPEC_DIR
 
-CONTROL_BASE_PATH = "/__mock"
 CORS_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Mock-Session", "Prefer"]
 CORS_EXPOSED_HEADERS = ["Idempotent-Replayed", "Retry-After", "X-Trace-Id"]
 
@@ -33,13 +33,12 @@ logger = logging.getLogger("sonarly_mock")
 
 
 def _method_not_allowed(exc: werkzeug.exceptions.MethodNotAllowed) -> Any:
-    """Keep the `Allow` header that connexion's own translation drops."""
-    allow = ", ".join(sorted(exc.valid_methods or ()))
-    raise HTTPException(405, detail=exc.description, headers={"Allow": allow})
+    """Keep the `Allow` header that connexion's own translation of Flask errors drops."""
+    raise HTTPException(405, detail=exc.description, headers={"Allow": ", ".join(sorted(exc.valid_methods or ()))})
 
 
-def _healthz() -> tuple[Any, int, dict[str, str]]:
-    return encode(success({"status": "ok"})), 200, {"Content-Type": JSON}
+def _healthz() -> Response:
+    return respond(success({"status": "ok"}), 200)
 
 
 def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
@@ -57,8 +56,6 @@ def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
         app.add_error_handler(exception, handler)
     app.app.register_error_handler(werkzeug.exceptions.MethodNotAllowed, _method_not_allowed)
     app.add_url_rule("/healthz", "healthz", _healthz)
-    app.app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the envelope's member order
-    app.app.json.compact = True  # type: ignore[attr-defined]
     return app
 
 

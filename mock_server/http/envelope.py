@@ -7,6 +7,8 @@ import secrets
 from contextvars import ContextVar
 from typing import Any
 
+from flask import Response
+
 JSON = "application/json"
 _trace_id: ContextVar[str | None] = ContextVar("sonarly_trace_id", default=None)
 
@@ -44,6 +46,11 @@ def failure(code: str, message: str, details: str | None = None) -> dict[str, An
 
 def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def respond(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    """A finished Flask response, so connexion's pretty-printing serializer is skipped."""
+    return Response(encode(body), status=status, headers=headers, mimetype=JSON)
 
 
 class EnvelopeError(Exception):

@@ -16,7 +16,12 @@ from starlette.exceptions import HTTPException
 from mock_server.domain.access import AccessDenied
 from mock_server.domain.errors import DomainError
 from mock_server.http.envelope import JSON, EnvelopeError, encode
+from mock_server.http.routes import allowed_methods
 from mock_server.http.validation import take_pending_problems
+from openapi import CONTRACT_SPEC, CONTROL_SPEC
+
+CONTROL_BASE_PATH = "/__mock"
+DOCUMENTS = ((CONTRACT_SPEC, ""), (CONTROL_SPEC, CONTROL_BASE_PATH))
 
 logger = logging.getLogger("sonarly_mock")
 
@@ -74,7 +79,7 @@ async def on_http_exception(request: ConnexionRequest, exc: Exception) -> Connex
     if status == 404:
         return _respond(EnvelopeError(404, "NOT_FOUND", f"No route for {request.url.path}.", None))
     if status == 405:
-        allow = (exc.headers or {}).get("Allow", "")
+        allow = ", ".join(allowed_methods(DOCUMENTS, request.url.path)) or (exc.headers or {}).get("Allow", "")
         return _respond(
             EnvelopeError(
                 405,

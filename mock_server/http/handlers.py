@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from connexion import request
+from flask import Response
 
 from mock_server.domain.service import queue_response
-from mock_server.http.envelope import success
+from mock_server.http.envelope import respond, success
 from mock_server.http.runtime import runtime_of, session_of
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def queue_scheduled_message_response(accountGroupId: str, body: dict[str, Any]) -> tuple[Any, ...]:
+def queue_scheduled_message_response(accountGroupId: str, body: dict[str, Any]) -> Response:
     scope = request.scope
     outcome = queue_response(
         runtime_of(scope).store,
@@ -23,7 +24,7 @@ def queue_scheduled_message_response(accountGroupId: str, body: dict[str, Any]) 
         request.headers.get("idempotency-key"),
     )
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
-    return success(outcome.data), 202, headers
+    return respond(success(outcome.data), 202, headers)
 
 
 OPERATIONS = {"queueScheduledMessageResponse": queue_scheduled_message_response}

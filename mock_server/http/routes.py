@@ -1,0 +1,35 @@
+"""Which methods each documented path accepts, read from both OpenAPI documents, for `Allow` on a 405.
+
+Starlette's router reports only the methods of the first route that matched the path, so a path with
+GET and PUT would answer `Allow: GET`; the documents know the whole set.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+@cache
+def _templates(documents: tuple[tuple[Path, str], ...]) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    routes = []
+    for path, base in documents:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for template, item in spec["paths"].items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(base + template))
+            methods = tuple(sorted(m.upper() for m in item if m in HTTP_METHODS))
+            routes.append((re.compile(pattern + "/?"), methods))
+    return tuple(routes)
+
+
+def allowed_methods(documents: tuple[tuple[Path, str], ...], path: str) -> list[str]:
+    """Every documented method for `path`, plus HEAD wherever GET is allowed (as Flask does)."""
+    for pattern, methods in _templates(documents):
+        if pattern.fullmatch(path):
+            return sorted({*methods, *(("HEAD",) if "GET" in methods else ())})
+    return []
