@@ -16,6 +16,7 @@ from conformance.runner import TargetUnreachable, run
 from conformance.settings import PROFILES, UsageError, resolve
 
 EXIT_USAGE = 2
+CI_WIDTH = 160
 
 
 @click.group()
@@ -42,7 +43,7 @@ def main() -> None:
 @click.option("--verbose", is_flag=True, default=None, help="Show every check and full failure details.")
 def run_command(**options: Any) -> None:
     """Run the contract, scenario (and with --profile thorough, model-based) checks."""
-    console = Console(highlight=False)
+    console = _console()
     try:
         settings = resolve(options)
     except UsageError as exc:
@@ -57,6 +58,12 @@ def run_command(**options: Any) -> None:
     if settings.junit_xml is not None:
         write_junit(report, redact, settings.junit_xml)
     sys.exit(report.exit_code)
+
+
+def _console() -> Console:
+    """Rich's console; CI logs get a fixed width so check names and curl lines are never cut."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=CI_WIDTH)
 
 
 def _fail(console: Console, message: str) -> None:

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_a
 
 from conformance.assertions import rejected_with, same_data, status_in
 from conformance.budget import BudgetExhausted
-from conformance.client import Client
+from conformance.client import Client, TransportFailure
 from conformance.exchange import DEFAULT_CHANNEL, Exchange
 from conformance.messages import Messages, unknown_id
 from conformance.profiles import Profile
@@ -111,12 +111,19 @@ def build_machine(messages: Messages, client: Client, steps: list[int], stop: li
     return IdempotencyModel
 
 
+def _shrunk(failure: BaseException) -> Violation:
+    """The violation with Hypothesis' minimal failing sequence (its exception notes) as details."""
+    assert isinstance(failure, CheckFailed)
+    found = failure.violation
+    sequence = "\n".join(getattr(failure, "__notes__", []))
+    return Violation(found.rule, found.expected, found.actual, found.request, "minimal failing sequence:\n" + sequence)
+
+
 def run_stateful(settings_: Settings, profile: Profile, client: Client, progress: Callable[[], None]) -> CheckResult:
     """Run the machine; a failure is reported with its shrunk sequence of steps."""
     result = CheckResult(NAME, RULE, "stateful")
     steps, stop = [0], []
     machine = build_machine(Messages(settings_), client, steps, stop)
-    machine.TestCase.settings = None  # configured below
     config = settings(
         max_examples=profile.stateful_examples,
         stateful_step_count=profile.stateful_steps,
@@ -129,12 +136,12 @@ def run_stateful(settings_: Settings, profile: Profile, client: Client, progress
     )
     try:
         run_state_machine_as_test(machine, settings=config)
-    except CheckFailed as failure:
-        sequence = "\n".join(getattr(failure, "__notes__", []))
-        violation = failure.violation
-        result.violations.append(
-            Violation(violation.rule, violation.expected, violation.actual, violation.request, sequence)
-        )
+    except* CheckFailed as group:
+        result.violations += [_shrunk(failure) for failure in group.exceptions]
+    except* TransportFailure as group:
+        result.violations += [
+            Violation(RULE, "an HTTP response", str(failure), failure.request) for failure in group.exceptions
+        ]
     result.count = steps[0]
     progress()
     if stop and not result.violations:

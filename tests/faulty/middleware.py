@@ -1,0 +1,105 @@
+"""Small ASGI wrappers that bend the real mock's behaviour from the outside, one rule at a time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.http.envelope import EnvelopeError
+from mock_server.http.guards import send_envelope
+
+API_PREFIX = "/v1/"
+
+
+def _is_api(scope: Scope) -> bool:
+    return scope["type"] == "http" and scope["path"].startswith(API_PREFIX)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
+
+
+def _replay(body: bytes) -> Receive:
+    sent = [False]
+
+    async def receive() -> Message:
+        if sent[0]:
+            return {"type": "http.disconnect"}
+        sent[0] = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _with_length(scope: Scope, body: bytes) -> Scope:
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+    return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+
+
+class RewriteRequestJson:
+    """Rewrites the parsed JSON body before the mock sees it (bodies that are not JSON pass untouched)."""
+
+    def __init__(self, app: ASGIApp, rewrite: Callable[[Any], Any]) -> None:
+        self.app, self.rewrite = app, rewrite
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            body = json.dumps(self.rewrite(json.loads(body))).encode()
+        except ValueError:
+            pass
+        await self.app(_with_length(scope, body), _replay(body), send)
+
+
+class ShortCircuit:
+    """Answers some requests itself, before the mock (and so before its authentication) runs."""
+
+    def __init__(self, app: ASGIApp, decide: Callable[[Scope, bytes], EnvelopeError | None]) -> None:
+        self.app, self.decide = app, decide
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        error = self.decide(scope, body)
+        if error is not None:
+            await send_envelope(send, error)
+            return
+        await self.app(scope, _replay(body), send)
+
+
+class RewriteResponse:
+    """Rewrites status and headers of API responses as they leave the mock (seeing the request's scope)."""
+
+    def __init__(self, app: ASGIApp, rewrite: Callable[[Scope, int, list], tuple[int, list]]) -> None:
+        self.app, self.rewrite = app, rewrite
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def rewritten(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status, headers = self.rewrite(scope, message["status"], list(message.get("headers", [])))
+                message = {**message, "status": status, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, rewritten)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header from the ASGI scope."""
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == name), None)

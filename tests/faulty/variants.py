@@ -1,0 +1,293 @@
+"""The faulty variants: the real mock with exactly one rule broken, by a wrapper or one patched component.
+
+Each variant names the kit check that must catch it. None re-implements the API: every variant is the
+real mock (`create_app`) with one seam bent, so the correct behaviour around the fault stays the mock's.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from starlette.types import ASGIApp
+
+from faulty.middleware import RewriteRequestJson, RewriteResponse, ShortCircuit, header
+from mock_server.config import MockConfig
+from mock_server.domain import access, idempotency, service
+from mock_server.domain.idempotency import IdempotencyStore, Replay, fingerprint
+from mock_server.domain.service import Outcome
+from mock_server.domain.sessions import read_clock
+from mock_server.http import envelope, handlers, security
+from mock_server.http.app import create_app
+from mock_server.http.envelope import EnvelopeError, validation_error
+
+Build = Callable[[pytest.MonkeyPatch], ASGIApp]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One deliberately broken rule and the kit check that must report it."""
+
+    name: str
+    check: str
+    build: Build
+    args: tuple[str, ...] = ("--profile", "quick")
+
+
+def mock(rate_limit: str = "100/s") -> ASGIApp:
+    """The real mock with its demo data, in memory."""
+    return create_app(MockConfig(rate_limit=rate_limit))
+
+
+def wrap_outcomes(monkeypatch: pytest.MonkeyPatch, change: Callable[[Outcome, str | None], Outcome]) -> None:
+    """Bend what the handler returns, new and replayed alike, keeping the domain itself correct."""
+    original = handlers.queue_response
+
+    def bent(store: Any, session: str, group_id: str, body: dict, key: str | None) -> Outcome:
+        return change(original(store, session, group_id, body, key), key)
+
+    monkeypatch.setattr(handlers, "queue_response", bent)
+
+
+def _data(outcome: Outcome, **changes: Any) -> Outcome:
+    return Outcome({**outcome.data, **changes}, outcome.replayed)
+
+
+# --- authentication and authorization -------------------------------------------------------------------
+
+
+def any_key_accepted(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    writer = access.Caller("anyone", "digest", frozenset({access.REQUIRED_PERMISSION}), frozenset({"ag_acme"}))
+    monkeypatch.setattr(security, "authenticate", lambda conn, session, token: writer)
+    return mock()
+
+
+def validation_before_auth(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    def malformed(_: Any, body: bytes) -> EnvelopeError | None:
+        try:
+            json.loads(body)
+        except ValueError:
+            return validation_error("body: not valid JSON")
+        return None
+
+    return ShortCircuit(mock(), malformed)
+
+
+def foreign_group_allowed(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    def permission_only(caller: access.Caller, group_id: str) -> None:
+        if access.REQUIRED_PERMISSION not in caller.permissions:
+            raise access.AccessDenied("This API key lacks the permission messages:write.")
+
+    monkeypatch.setattr(security, "authorize", permission_only)
+    return mock()
+
+
+def permission_ignored(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    def group_only(caller: access.Caller, group_id: str) -> None:
+        if group_id not in caller.account_groups:
+            raise access.AccessDenied("This API key has no access to this account group.")
+
+    monkeypatch.setattr(security, "authorize", group_only)
+    return mock()
+
+
+# --- validation ------------------------------------------------------------------------------------------
+
+
+def _patch_body(change: Callable[[dict], dict]) -> Callable[[Any], Any]:
+    return lambda body: change(dict(body)) if isinstance(body, dict) else body
+
+
+def inmail_subject_optional(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    def fill(body: dict) -> dict:
+        return {"subject": "(none)", **body} if body.get("channel") == "inmail" else body
+
+    return RewriteRequestJson(mock(), _patch_body(fill))
+
+
+def unknown_property_ignored(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    known = {"prospectId", "message", "channel", "conversationId", "subject"}
+    return RewriteRequestJson(mock(), _patch_body(lambda body: {k: v for k, v in body.items() if k in known}))
+
+
+def message_limit_off_by_one(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    def trim(body: dict) -> dict:
+        message = body.get("message")
+        return {**body, "message": message[:8000]} if isinstance(message, str) else body
+
+    return RewriteRequestJson(mock(), _patch_body(trim))
+
+
+def server_error_on_malformed_json(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    def crash(scope: Any, body: bytes) -> EnvelopeError | None:
+        if header(scope, b"authorization") is None:
+            return None
+        try:
+            json.loads(body)
+        except ValueError:
+            return EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred.")
+        return None
+
+    return ShortCircuit(mock(), crash)
+
+
+# --- idempotency -----------------------------------------------------------------------------------------
+
+
+def replay_schedules_again(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    original = IdempotencyStore.lookup
+
+    def lookup(self: IdempotencyStore, key: str, body_fingerprint: str, now: float) -> Replay | None:
+        original(self, key, body_fingerprint, now)  # conflicts are still detected
+        return None
+
+    monkeypatch.setattr(IdempotencyStore, "lookup", lookup)
+    return mock()
+
+
+def replay_with_other_data(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    wrap_outcomes(monkeypatch, lambda o, _: _data(o, messageId="msg_replayed") if o.replayed else o)
+    return mock()
+
+
+def conflict_replays(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    original = IdempotencyStore.lookup
+
+    def lookup(self: IdempotencyStore, key: str, body_fingerprint: str, now: float) -> Replay | None:
+        row = self._conn.execute(
+            "SELECT fingerprint FROM idempotency_keys WHERE session = ? AND group_id = ? AND key = ?",
+            (self._session, self._group_id, key),
+        ).fetchone()
+        return original(self, key, row[0] if row else body_fingerprint, now)
+
+    monkeypatch.setattr(IdempotencyStore, "lookup", lookup)
+    return mock()
+
+
+def order_sensitive_fingerprint(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    monkeypatch.setattr(service, "fingerprint", lambda body: json.dumps(body))
+    return mock()
+
+
+def failed_request_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    failed: set[str] = set()
+
+    def conflict_if_failed_before(scope: Any, _: bytes) -> EnvelopeError | None:
+        if header(scope, b"idempotency-key") in failed:
+            return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
+        return None
+
+    def remember_failures(scope: Any, status: int, headers: list) -> tuple[int, list]:
+        key = header(scope, b"idempotency-key")
+        if key is not None and status in (400, 422):
+            failed.add(key)
+        return status, headers
+
+    return ShortCircuit(RewriteResponse(mock(), remember_failures), conflict_if_failed_before)
+
+
+def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Check-then-act in two transactions: the classic race a real idempotency layer can have."""
+    original, skip = handlers.queue_response, threading.local()
+    real_lookup = IdempotencyStore.lookup
+
+    def lookup(self: IdempotencyStore, key: str, body_fingerprint: str, now: float) -> Replay | None:
+        return None if getattr(skip, "on", False) else real_lookup(self, key, body_fingerprint, now)
+
+    def racy(store: Any, session: str, group_id: str, body: dict, key: str | None) -> Outcome:
+        if key is not None:
+            with store.transaction() as conn:
+                now = read_clock(conn, session).now()
+                replay = IdempotencyStore(conn, session, group_id).lookup(key, fingerprint(body), now)
+            if replay is not None:
+                return Outcome(replay.data, replayed=True)
+            time.sleep(0.2)
+        skip.on = True
+        try:
+            return original(store, session, group_id, body, key)
+        finally:
+            skip.on = False
+
+    monkeypatch.setattr(IdempotencyStore, "lookup", lookup)
+    monkeypatch.setattr(handlers, "queue_response", racy)
+    return mock()
+
+
+def keyless_deduplicated(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    original = handlers.queue_response
+
+    def by_body(store: Any, session: str, group_id: str, body: dict, key: str | None) -> Outcome:
+        outcome = original(store, session, group_id, body, key or f"keyless-{idempotency.fingerprint(body)}")
+        return Outcome({**outcome.data, "idempotencyKey": key}, outcome.replayed and key is not None)
+
+    monkeypatch.setattr(handlers, "queue_response", by_body)
+    return mock()
+
+
+# --- response data ---------------------------------------------------------------------------------------
+
+
+def channel_not_echoed(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    wrap_outcomes(monkeypatch, lambda o, _: _data(o, channel="direct_message"))
+    return mock()
+
+
+def idempotency_key_not_echoed(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    wrap_outcomes(monkeypatch, lambda o, _: _data(o, idempotencyKey=None))
+    return mock()
+
+
+def scheduled_in_the_past(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    def shift(outcome: Outcome, _: str | None) -> Outcome:
+        when = datetime.fromisoformat(outcome.data["scheduledAt"]) - timedelta(hours=1)
+        return _data(outcome, scheduledAt=when.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z")
+
+    wrap_outcomes(monkeypatch, shift)
+    return mock()
+
+
+def constant_trace_id(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    monkeypatch.setattr(envelope, "new_trace_id", lambda: "0123456789abcdef01234567")
+    return mock()
+
+
+def unknown_prospect_is_404(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    return RewriteResponse(mock(), lambda _, status, headers: (404 if status == 422 else status, headers))
+
+
+def retry_after_missing(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    def strip(_: Any, status: int, headers: list) -> tuple[int, list]:
+        return status, [(k, v) for k, v in headers if k.lower() != b"retry-after"]
+
+    return RewriteResponse(mock(rate_limit="40/s"), strip)
+
+
+FAULTS = (
+    Fault("any_key_accepted", "auth.unknown_key", any_key_accepted),
+    Fault("validation_before_auth", "auth.before_validation", validation_before_auth),
+    Fault("foreign_group_allowed", "auth.foreign_group", foreign_group_allowed),
+    Fault("permission_ignored", "auth.restricted_key", permission_ignored),
+    Fault("inmail_subject_optional", "validation.conditional_rules", inmail_subject_optional),
+    Fault("unknown_property_ignored", "validation.body_shape", unknown_property_ignored),
+    Fault("message_limit_off_by_one", "validation.length_limits", message_limit_off_by_one),
+    Fault("server_error_on_malformed_json", "validation.malformed_payload", server_error_on_malformed_json),
+    Fault("replay_schedules_again", "idempotency.replay", replay_schedules_again),
+    Fault("replay_with_other_data", "idempotency.replay", replay_with_other_data),
+    Fault("conflict_replays", "idempotency.conflict", conflict_replays),
+    Fault("order_sensitive_fingerprint", "idempotency.replay_reordered", order_sensitive_fingerprint),
+    Fault("failed_request_binds_key", "idempotency.failed_request_binds_no_key", failed_request_binds_key),
+    Fault("concurrent_duplicates_race", "idempotency.concurrent_duplicates", concurrent_duplicates_race),
+    Fault("keyless_deduplicated", "idempotency.keyless_distinct", keyless_deduplicated),
+    Fault("channel_not_echoed", "data.channel_echoed", channel_not_echoed),
+    Fault("idempotency_key_not_echoed", "data.idempotency_key_echoed", idempotency_key_not_echoed),
+    Fault("scheduled_in_the_past", "data.scheduled_at", scheduled_in_the_past),
+    Fault("constant_trace_id", "envelope.trace_id_distinct", constant_trace_id),
+    Fault("unknown_prospect_is_404", "data.unknown_prospect", unknown_prospect_is_404),
+    Fault("retry_after_missing", "rate_limit.retry_after", retry_after_missing),
+)
