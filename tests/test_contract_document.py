@@ -8,13 +8,14 @@ import copy
 from functools import cache
 from pathlib import Path
 
-import contract_rules as rules
 import h11
 import pytest
 import yaml
 from connexion.json_schema import resolve_refs
 from openapi_spec_validator import OpenAPIV30SpecValidator, validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+import contract_rules as rules
 from support.openapi_examples import iter_examples, resolve_pointer, schema_errors
 from support.schema_rules import (
     IDEMPOTENCY_KEY_SCHEMA,
@@ -104,11 +105,7 @@ def test_a_broken_example_of_each_kind_is_caught():
 
 # `not: {type: object, required: [...]}` in the conditional rules keeps a non-object body from also failing
 # them: such a body must fail for its type alone.
-REJECTED = [
-    pytest.param(rule, id=rule.name)
-    for rule in rules.BODY_RULES
-    if not rule.valid
-]
+REJECTED = [pytest.param(rule, id=rule.name) for rule in rules.BODY_RULES if not rule.valid]
 
 
 @pytest.mark.parametrize("validator_name", sorted(VALIDATORS))

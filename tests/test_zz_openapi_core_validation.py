@@ -6,6 +6,7 @@ requests on purpose, and the server is judged by how it answers them.
 """
 
 import pytest
+
 from support.openapi_recorder import ExchangeRecorder, validate_all
 from support.pytest_plugin import items_using_recorder
 

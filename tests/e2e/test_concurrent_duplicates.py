@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+
 from support.mock_fixtures import API_KEY, GROUP, PROSPECT, RESPONSES_PATH
 from support.mock_process import MockProcess
 

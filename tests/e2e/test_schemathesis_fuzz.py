@@ -18,9 +18,22 @@ CHECKS = ["--checks", "all", "--exclude-checks", "positive_data_acceptance"]
 
 def _schemathesis(spec: str, url: str, examples: int, *headers: str) -> tuple[int, str, int]:
     command = [
-        sys.executable, "-m", "schemathesis.cli", "run", str(ROOT / "openapi" / spec), "--url", url,
-        "--mode", "all", "--max-examples", str(examples), "--seed", "20261127", "--no-color",
-        *CHECKS, *[part for header in headers for part in ("--header", header)],
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        str(ROOT / "openapi" / spec),
+        "--url",
+        url,
+        "--mode",
+        "all",
+        "--max-examples",
+        str(examples),
+        "--seed",
+        "20261127",
+        "--no-color",
+        *CHECKS,
+        *[part for header in headers for part in ("--header", header)],
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     output = result.stdout + result.stderr
