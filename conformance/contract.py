@@ -59,6 +59,7 @@ class ContractCheck:
 
     function: CheckFunction
     rule: str
+    expected: str
     modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     judges_429: bool = True
 
@@ -68,20 +69,36 @@ class ContractCheck:
 
 
 CHECKS = (
-    ContractCheck(not_a_server_error, "The server answers every request, never with a 5xx"),
-    ContractCheck(status_code_conformance, "Every status code is one the contract documents"),
-    ContractCheck(content_type_conformance, "Responses are application/json as documented"),
-    ContractCheck(response_headers_conformance, "Documented response headers are valid (Retry-After on 429)"),
-    ContractCheck(response_schema_conformance, "Every body matches the documented envelope and schema"),
+    ContractCheck(not_a_server_error, "The server answers every request, never with a 5xx", "a status below 500"),
+    ContractCheck(
+        status_code_conformance,
+        "Every status code is one the contract documents",
+        "202, 400, 401, 403, 409, 422, 429, 500 or 502",
+    ),
+    ContractCheck(
+        content_type_conformance, "Responses are application/json as documented", "Content-Type application/json"
+    ),
+    ContractCheck(
+        response_headers_conformance,
+        "Documented response headers are valid (Retry-After on 429)",
+        "headers as documented for the status",
+    ),
+    ContractCheck(
+        response_schema_conformance,
+        "Every body matches the documented envelope and schema",
+        "a body valid against the documented schema",
+    ),
     ContractCheck(
         positive_data_acceptance,
         "A valid request is accepted (202) or refused only for data or state (422/409)",
+        "202, or 409/422 for the prospect's data or state",
         (GenerationMode.POSITIVE,),
         judges_429=False,
     ),
     ContractCheck(
         negative_data_rejection,
         "A request that breaks the schema is rejected with 400 VALIDATION_ERROR",
+        "400 VALIDATION_ERROR (422 tolerated)",
         (GenerationMode.NEGATIVE,),
         judges_429=False,
     ),
@@ -177,15 +194,16 @@ class ContractPhase:
             try:
                 case.validate_response(exchange.raw, checks=[check.function])
             except FailureGroup as group:
-                self._keep(result, exchange, group, mode)
+                self._keep(check, exchange, group, mode)
 
-    def _keep(self, result: CheckResult, exchange: Exchange, group: FailureGroup, mode: GenerationMode) -> None:
+    def _keep(self, check: ContractCheck, exchange: Exchange, group: FailureGroup, mode: GenerationMode) -> None:
+        result = self.results[check.name]
         for failure in group.exceptions:
-            actual = f"{exchange.summary()} to a {mode.value} case"
-            if any(v.expected == failure.title and v.actual == actual for v in result.violations):
+            actual = f"{exchange.summary()} to a {mode.value} case: {failure.title}"
+            if any(v.actual == actual for v in result.violations):
                 continue
             if len(result.violations) < MAX_VIOLATIONS_KEPT:
-                violation = Violation(result.rule, failure.title, actual, exchange.request, failure.message)
+                violation = Violation(result.rule, check.expected, actual, exchange.request, failure.message)
                 result.violations.append(violation)
 
     def _record_transport_failure(self, exc: TransportFailure) -> None:
