@@ -41,6 +41,13 @@ def main() -> None:
 @click.option("--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeat); any by default.")
 @click.option("--rate-limit", default="100/s", show_default=True, help="Per API key: N/s, N/m or off.")
 @click.option("--control-token", envvar="SONARLY_MOCK_CONTROL_TOKEN", help="Require this bearer on /__mock/.")
+@click.option(
+    "--sent-retention",
+    default=7 * 24 * 3600,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds of mock time a sent message stays listed before it is purged.",
+)
 def serve(
     host: str,
     port: int,
@@ -50,6 +57,7 @@ def serve(
     cors_origins: tuple[str, ...],
     rate_limit: str,
     control_token: str | None,
+    sent_retention: float,
 ) -> None:
     """Run the mock with the demo data (or --data) on http://HOST:PORT."""
     try:
@@ -65,6 +73,7 @@ def serve(
         rate_limit=rate_limit,
         cors_origins=cors_origins or ("*",),
         control_token=control_token,
+        sent_retention_seconds=sent_retention,
     )
     config.to_environment()
     logging.basicConfig(level=logging.INFO, format="%(message)s")

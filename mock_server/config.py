@@ -18,6 +18,7 @@ class MockConfig:
     cors_origins: tuple[str, ...] = ("*",)
     control_token: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
+    sent_retention_seconds: float = 7 * 24 * 3600
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_environment(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -34,12 +35,12 @@ class Caller:
 def authenticate(conn: sqlite3.Connection, session: str, api_key: str) -> Caller:
     digest = key_digest(api_key)
     row = conn.execute(
-        "SELECT name, permissions, account_groups, revoked FROM api_keys WHERE session = ? AND key_hash = ?",
+        "SELECT key, name, permissions, account_groups, revoked FROM api_keys WHERE session = ? AND key_hash = ?",
         (session, digest),
     ).fetchone()
-    if row is None:
+    if row is None or not hmac.compare_digest(row[0].encode(), api_key.encode("utf-8", "surrogatepass")):
         raise Unauthenticated("The API key is not known.")
-    name, permissions, groups, revoked = row
+    _, name, permissions, groups, revoked = row
     if revoked:
         raise Unauthenticated("The API key has been revoked.")
     return Caller(name, digest, frozenset(json.loads(permissions)), frozenset(json.loads(groups)))

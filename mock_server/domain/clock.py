@@ -48,8 +48,9 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 def to_iso(instant: float) -> str:
     """UTC with milliseconds and `Z`, the contract's timestamp format."""
-    moment = datetime.fromtimestamp(round(instant, 3), tz=UTC)
-    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    millis = round(instant * 1000)
+    moment = datetime.fromtimestamp(millis // 1000, tz=UTC)
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
 def from_iso(text: str) -> float:

@@ -69,7 +69,7 @@ def next_slot(
 ) -> Slot:
     """The earliest slot `t >= now` that the contract allows; `sent_on_day` counts the channel's slots."""
     candidate = now if previous_slot is None else max(now, previous_slot + schedule.min_gap_seconds)
-    candidate = math.ceil(candidate * 1000) / 1000
+    candidate = _whole_millisecond_at_or_after(candidate)
     cap = schedule.cap(channel)
     day = schedule.local_day(candidate)
     for _ in range(MAX_DAYS_AHEAD):
@@ -80,6 +80,14 @@ def next_slot(
             return Slot(at=at, local_day=day, deferred=not _in_current_window(schedule, now, at))
         day = day + timedelta(days=1)
     raise NoSlotAvailable(f"channel {channel}: no sending day with free capacity within {MAX_DAYS_AHEAD} days")
+
+
+def _whole_millisecond_at_or_after(instant: float) -> float:
+    """Slots are shown with milliseconds; rounding up keeps `scheduledAt >= now` even after float error."""
+    millis = math.ceil(instant * 1000)
+    while millis / 1000 < instant:
+        millis += 1
+    return millis / 1000
 
 
 def _in_current_window(schedule: SendingSchedule, now: float, at: float) -> bool:

@@ -13,9 +13,13 @@ from typing import Any
 from mock_server.domain.errors import InmailNotEligible, ProspectNotConnected, UnknownData
 from mock_server.domain.idempotency import DEFAULT_CHANNEL, IdempotencyStore, fingerprint
 from mock_server.domain.messages import MessageBook, NewMessage
+from mock_server.domain.retention import Retention, purge
+from mock_server.domain.retention import due as retention_due
 from mock_server.domain.scheduler import next_slot
 from mock_server.domain.sessions import ensure_session, read_clock
 from mock_server.domain.store import Store
+
+DEFAULT_RETENTION = Retention()
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,12 @@ class ProspectState:
 
 
 def queue_response(
-    store: Store, session: str, group_id: str, body: dict[str, Any], idempotency_key: str | None
+    store: Store,
+    session: str,
+    group_id: str,
+    body: dict[str, Any],
+    idempotency_key: str | None,
+    retention: Retention = DEFAULT_RETENTION,
 ) -> Outcome:
     """Schedule the response, or replay the one already scheduled under the same key and body."""
     with store.transaction() as conn:
@@ -40,6 +49,8 @@ def queue_response(
         now = read_clock(conn, session).now()
         book = MessageBook(conn, session)
         book.send_due(now)
+        if retention_due():
+            purge(conn, session, now, retention)
         keys = IdempotencyStore(conn, session, group_id)
         body_fingerprint = fingerprint(body)
         if idempotency_key is not None:

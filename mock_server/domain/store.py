@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS messages (
     idempotency_key TEXT, PRIMARY KEY (session, id));
 CREATE INDEX IF NOT EXISTS messages_due ON messages (session, scheduled_at) WHERE sent_at IS NULL;
 CREATE INDEX IF NOT EXISTS messages_by_group ON messages (session, group_id, scheduled_at);
+CREATE INDEX IF NOT EXISTS messages_sent ON messages (session, sent_at) WHERE sent_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     session TEXT NOT NULL, group_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
     response TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (session, group_id, key));

@@ -6,6 +6,7 @@ control characters in the path) or hold in memory (huge bodies) gets an envelope
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,8 @@ from mock_server.http.validation import clear_pending_problems
 
 TRACE_HEADER = b"x-trace-id"
 API_PREFIX = "/v1/"
+CONTROL_PREFIX = "/__mock/"
+CONTROL_DOCS = ("/__mock/ui", "/__mock/openapi.json")
 
 
 class BodyTooLarge(EnvelopeError):
@@ -55,6 +58,8 @@ class Guards:
         scope.setdefault("extensions", {})
         scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
         scope["path"] = _opaque_controls(scope["path"])
+        if scope["path"].startswith(CONTROL_PREFIX) and not scope["path"].startswith(CONTROL_DOCS):
+            _require_control_token(self.runtime.config.control_token, headers.get("authorization"))
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -102,6 +107,20 @@ class Guards:
                 api_key_name=token_info.get("sub"),
             )
             journal.record(conn, session, entry)
+
+
+def _require_control_token(expected: str | None, authorization: str | None) -> None:
+    """With `--control-token`, the control API answers only to that bearer (compared in constant time)."""
+    if expected is None:
+        return
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise EnvelopeError(
+            401,
+            "UNAUTHORIZED",
+            "The control API needs the control token.",
+            "Send `Authorization: Bearer <control token>` (the mock runs with --control-token).",
+        )
 
 
 def _opaque_controls(path: str) -> str:

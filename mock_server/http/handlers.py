@@ -15,14 +15,9 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def queue_scheduled_message_response(accountGroupId: str, body: dict[str, Any]) -> Response:
-    scope = request.scope
-    outcome = queue_response(
-        runtime_of(scope).store,
-        session_of(scope),
-        accountGroupId,
-        body,
-        request.headers.get("idempotency-key"),
-    )
+    runtime = runtime_of(request.scope)
+    key = request.headers.get("idempotency-key")
+    outcome = queue_response(runtime.store, session_of(request.scope), accountGroupId, body, key, runtime.retention)
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
     return respond(success(outcome.data), 202, headers)
 

@@ -10,6 +10,7 @@ from typing import Any
 from mock_server.config import MockConfig
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.ratelimit import RateLimit, RateLimiter
+from mock_server.domain.retention import Retention
 from mock_server.domain.sessions import DEFAULT_SESSION, install_base_fixtures
 from mock_server.domain.store import Store
 from mock_server.http.envelope import EnvelopeError
@@ -25,6 +26,7 @@ class Runtime:
     config: MockConfig
     store: Store
     limiter: RateLimiter
+    retention: Retention
 
     @classmethod
     def start(cls, config: MockConfig) -> Runtime:
@@ -32,7 +34,8 @@ class Runtime:
         fixtures = load_fixtures(Path(config.data) if config.data else None)
         with store.transaction() as conn:
             install_base_fixtures(conn, fixtures)
-        return cls(config, store, RateLimiter(RateLimit.parse(config.rate_limit)))
+        limiter = RateLimiter(RateLimit.parse(config.rate_limit))
+        return cls(config, store, limiter, Retention(sent_seconds=config.sent_retention_seconds))
 
 
 def runtime_of(scope: dict[str, Any]) -> Runtime:
