@@ -161,13 +161,18 @@ class ContractPhase:
         )
         @given(case=fixture_cases(self.operation, mode, self.settings))
         def explore(case: Case) -> None:
-            if self.stopped is None:
-                self._exercise(case)
-                progress()
+            if self.stopped is not None:
+                raise BudgetExhausted(self.stopped)  # ends Hypothesis' loop; nothing is left to send
+            self._exercise(case)
+            progress()
 
         if self.settings.seed is not None:
             explore = hypothesis_seed(self.settings.seed)(explore)
-        explore()
+        if self.stopped is None:
+            try:
+                explore()
+            except BudgetExhausted:
+                pass
 
     def _exercise(self, case: Case) -> None:
         try:

@@ -92,9 +92,10 @@ def _scenario_phase(settings: Settings, profile: Profile, client: Client, progre
 def run(settings: Settings, progress: Progress) -> RunReport:
     """Contract phase, scenario phase, model-based phase (thorough), then the run-wide observers."""
     started = time.monotonic()
+    budget = Budget(settings.max_time)  # counts from the start: loading the spec spends it too
     operation = load_operation(settings.spec)
     profile = select(settings.profile, settings.max_examples)
-    client = Client(Budget(settings.max_time), profile.max_429_retries)
+    client = Client(budget, profile.max_429_retries)
     report = RunReport(profile=profile.name)
     try:
         _preflight(client, Messages(settings))

@@ -49,8 +49,8 @@ def wrap_outcomes(monkeypatch: pytest.MonkeyPatch, change: Callable[[Outcome, st
     """Bend what the handler returns, new and replayed alike, keeping the domain itself correct."""
     original = handlers.queue_response
 
-    def bent(store: Any, session: str, group_id: str, body: dict, key: str | None) -> Outcome:
-        return change(original(store, session, group_id, body, key), key)
+    def bent(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
+        return change(original(store, session, group_id, body, key, *rest), key)
 
     monkeypatch.setattr(handlers, "queue_response", bent)
 
@@ -200,7 +200,7 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     def lookup(self: IdempotencyStore, key: str, body_fingerprint: str, now: float) -> Replay | None:
         return None if getattr(skip, "on", False) else real_lookup(self, key, body_fingerprint, now)
 
-    def racy(store: Any, session: str, group_id: str, body: dict, key: str | None) -> Outcome:
+    def racy(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
         if key is not None:
             with store.transaction() as conn:
                 now = read_clock(conn, session).now()
@@ -210,7 +210,7 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
             time.sleep(0.2)
         skip.on = True
         try:
-            return original(store, session, group_id, body, key)
+            return original(store, session, group_id, body, key, *rest)
         finally:
             skip.on = False
 
@@ -222,8 +222,8 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 def keyless_deduplicated(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     original = handlers.queue_response
 
-    def by_body(store: Any, session: str, group_id: str, body: dict, key: str | None) -> Outcome:
-        outcome = original(store, session, group_id, body, key or f"keyless-{idempotency.fingerprint(body)}")
+    def by_body(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
+        outcome = original(store, session, group_id, body, key or f"keyless-{idempotency.fingerprint(body)}", *rest)
         return Outcome({**outcome.data, "idempotencyKey": key}, outcome.replayed and key is not None)
 
     monkeypatch.setattr(handlers, "queue_response", by_body)
