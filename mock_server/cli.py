@@ -48,6 +48,11 @@ def main() -> None:
     type=click.FloatRange(min=0),
     help="Seconds of mock time a sent message stays listed before it is purged.",
 )
+@click.option(
+    "--flask-handlers",
+    is_flag=True,
+    help="Serve the API operation through Flask (WSGI) instead of the ASGI endpoint; slower, for comparison.",
+)
 def serve(
     host: str,
     port: int,
@@ -58,6 +63,7 @@ def serve(
     rate_limit: str,
     control_token: str | None,
     sent_retention: float,
+    flask_handlers: bool,
 ) -> None:
     """Run the mock with the demo data (or --data) on http://HOST:PORT."""
     try:
@@ -74,6 +80,7 @@ def serve(
         cors_origins=cors_origins or ("*",),
         control_token=control_token,
         sent_retention_seconds=sent_retention,
+        flask_handlers=flask_handlers,
     )
     config.to_environment()
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -19,6 +19,7 @@ class MockConfig:
     control_token: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     sent_retention_seconds: float = 7 * 24 * 3600
+    flask_handlers: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_environment(self) -> None:

@@ -38,7 +38,9 @@ def authenticate(conn: sqlite3.Connection, session: str, api_key: str) -> Caller
         "SELECT key, name, permissions, account_groups, revoked FROM api_keys WHERE session = ? AND key_hash = ?",
         (session, digest),
     ).fetchone()
-    if row is None or not hmac.compare_digest(row[0].encode(), api_key.encode("utf-8", "surrogatepass")):
+    if row is None or not hmac.compare_digest(
+        row[0].encode("utf-8", "surrogatepass"), api_key.encode("utf-8", "surrogatepass")
+    ):
         raise Unauthenticated("The API key is not known.")
     _, name, permissions, groups, revoked = row
     if revoked:

@@ -27,6 +27,10 @@ def add(conn: sqlite3.Connection, session: str, spec: dict[str, Any]) -> None:
     )
 
 
+def any_pending(conn: sqlite3.Connection, session: str) -> bool:
+    return conn.execute("SELECT 1 FROM faults WHERE session = ? LIMIT 1", (session,)).fetchone() is not None
+
+
 def take(conn: sqlite3.Connection, session: str, method: str, path: str) -> Fault | None:
     """Consume one use of the oldest matching fault, atomically within the caller's transaction."""
     row = conn.execute(

@@ -9,6 +9,7 @@ from typing import Any
 from mock_server.domain.clock import to_iso
 
 KEEP_PER_SESSION = 1000
+MAX_KEY_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class JournalEntry:
 
 
 def record(conn: sqlite3.Connection, session: str, entry: JournalEntry) -> None:
-    cursor = conn.execute(
+    """Append the entry and trim the session to its newest KEEP_PER_SESSION (one indexed delete)."""
+    conn.execute(
         "INSERT INTO journal (session, at, method, path, status, trace_id, idempotency_key, api_key) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -33,17 +35,15 @@ def record(conn: sqlite3.Connection, session: str, entry: JournalEntry) -> None:
             entry.path,
             entry.status,
             entry.trace_id,
-            entry.idempotency_key,
+            None if entry.idempotency_key is None else entry.idempotency_key[:MAX_KEY_CHARS],
             entry.api_key_name,
         ),
     )
-    seq = cursor.lastrowid or 0
-    if seq % 100 == 0:
-        conn.execute(
-            "DELETE FROM journal WHERE session = ? AND seq <= (SELECT seq FROM journal WHERE session = ? "
-            "ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-            (session, session, KEEP_PER_SESSION),
-        )
+    conn.execute(
+        "DELETE FROM journal WHERE session = ? AND seq <= (SELECT seq FROM journal WHERE session = ? "
+        "ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+        (session, session, KEEP_PER_SESSION),
+    )
 
 
 def newest(conn: sqlite3.Connection, session: str, limit: int) -> list[dict[str, Any]]:

@@ -27,8 +27,8 @@ class RateLimit:
         if seconds is None:
             raise ValueError(f"rate limit {text!r}: use N/s, N/m or off")
         per_second = float(amount) / seconds
-        if per_second <= 0:
-            raise ValueError(f"rate limit {text!r}: must be positive")
+        if not 0 < per_second < math.inf:
+            raise ValueError(f"rate limit {text!r}: must be a positive, finite number")
         return cls(per_second=per_second, burst=max(1, math.ceil(per_second)))
 
 

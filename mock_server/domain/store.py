@@ -104,6 +104,12 @@ class Store:
                 raise
             connection.execute("COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """Autocommit use of the connection: each statement is its own atomic read or write."""
+        with self._lock:
+            yield self._connection
+
     def close(self) -> None:
         with self._lock:
             self._connection.close()

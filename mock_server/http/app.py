@@ -20,7 +20,7 @@ from mock_server.http.envelope import respond, success
 from mock_server.http.errors import CONTROL_BASE_PATH, ERROR_HANDLERS
 from mock_server.http.gate import RequestGate
 from mock_server.http.guards import Guards
-from mock_server.http.handlers import OPERATIONS
+from mock_server.http.handlers import OPERATIONS, ContractEndpoint
 from mock_server.http.runtime import Runtime
 from mock_server.http.security import SECURITY_MAP
 from mock_server.http.validation import VALIDATOR_MAP
@@ -52,6 +52,9 @@ def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
     app.add_api(CONTRACT_SPEC.name, resolver=Resolver(function_resolver=OPERATIONS.__getitem__))
     app.add_api(CONTROL_SPEC.name, base_path=CONTROL_BASE_PATH)
     app.add_middleware(RequestGate, position=MiddlewarePosition.BEFORE_VALIDATION)
+    app.add_middleware(
+        ContractEndpoint, position=MiddlewarePosition.BEFORE_CONTEXT, enabled=not runtime.config.flask_handlers
+    )
     for exception, handler in ERROR_HANDLERS:
         app.add_error_handler(exception, handler)
     app.app.register_error_handler(werkzeug.exceptions.MethodNotAllowed, _method_not_allowed)

@@ -14,14 +14,11 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.domain import faults
-from mock_server.domain.access import Caller
-from mock_server.domain.sessions import ensure_session
 from mock_server.http.envelope import JSON, EnvelopeError, current_trace_id, encode, validation_error
 from mock_server.http.examples import documented_responses, parse_prefer
-from mock_server.http.runtime import runtime_of, session_of
-from mock_server.http.security import CALLER
+from mock_server.http.handlers import CONTRACT_OPERATION
+from mock_server.http.runtime import caller_of, operation_id, runtime_of, session_of
 
-CONTRACT_OPERATION = "queueScheduledMessageResponse"
 FAULT_ERRORS = {
     429: ("RATE_LIMITED", "Too many requests for this API key (injected fault)."),
     500: ("INTERNAL_ERROR", "An internal error occurred (injected fault)."),
@@ -29,22 +26,13 @@ FAULT_ERRORS = {
 }
 
 
-def _operation_id(scope: Scope) -> str | None:
-    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-
-
-def _caller(scope: Scope) -> Caller | None:
-    token_info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info") or {}
-    return token_info.get(CALLER)
-
-
 class RequestGate:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        caller = _caller(scope) if scope["type"] == "http" else None
-        if caller is None or _operation_id(scope) != CONTRACT_OPERATION:
+        caller = caller_of(scope) if scope["type"] == "http" else None
+        if caller is None or operation_id(scope) != CONTRACT_OPERATION:
             await self.app(scope, receive, send)
             return
         runtime, session = runtime_of(scope), session_of(scope)
@@ -66,8 +54,10 @@ class RequestGate:
 
     async def _apply_fault(self, scope: Scope) -> None:
         runtime, session = runtime_of(scope), session_of(scope)
+        with runtime.store.reading() as conn:
+            if not faults.any_pending(conn, session):
+                return
         with runtime.store.transaction() as conn:
-            ensure_session(conn, session)
             fault = faults.take(conn, session, scope["method"], scope["path"])
         if fault is None:
             return

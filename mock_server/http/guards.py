@@ -7,6 +7,7 @@ control characters in the path) or hold in memory (huge bodies) gets an envelope
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,6 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain import journal
-from mock_server.domain.sessions import ensure_session, read_clock
 from mock_server.http.envelope import JSON, EnvelopeError, begin_trace, encode, validation_error
 from mock_server.http.runtime import RUNTIME_KEY, SESSION_HEADER, SESSION_KEY, Runtime, session_from_header
 from mock_server.http.validation import clear_pending_problems
@@ -57,6 +57,7 @@ class Guards:
         scope[RUNTIME_KEY] = self.runtime
         scope.setdefault("extensions", {})
         scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
+        self.runtime.open_session(scope[SESSION_KEY])
         scope["path"] = _opaque_controls(scope["path"])
         if scope["path"].startswith(CONTROL_PREFIX) and not scope["path"].startswith(CONTROL_DOCS):
             _require_control_token(self.runtime.config.control_token, headers.get("authorization"))
@@ -94,19 +95,17 @@ class Guards:
     def _journal(self, scope: Scope, status: int, trace_id: str) -> None:
         headers = Headers(scope=scope)
         token_info: dict[str, Any] = scope["extensions"].get("connexion_context", {}).get("token_info") or {}
-        session = scope[SESSION_KEY]
+        entry = journal.JournalEntry(
+            at=time.time(),
+            method=scope["method"],
+            path=scope["path"],
+            status=status,
+            trace_id=trace_id,
+            idempotency_key=headers.get("idempotency-key"),
+            api_key_name=token_info.get("sub"),
+        )
         with self.runtime.store.transaction() as conn:
-            ensure_session(conn, session)
-            entry = journal.JournalEntry(
-                at=read_clock(conn, session).now(),
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                trace_id=trace_id,
-                idempotency_key=headers.get("idempotency-key"),
-                api_key_name=token_info.get("sub"),
-            )
-            journal.record(conn, session, entry)
+            journal.record(conn, scope[SESSION_KEY], entry)
 
 
 def _require_control_token(expected: str | None, authorization: str | None) -> None:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mock_server.config import MockConfig
+from mock_server.domain.access import Caller
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.ratelimit import RateLimit, RateLimiter
 from mock_server.domain.retention import Retention
-from mock_server.domain.sessions import DEFAULT_SESSION, install_base_fixtures
+from mock_server.domain.sessions import DEFAULT_SESSION, ensure_session, install_base_fixtures
 from mock_server.domain.store import Store
 from mock_server.http.envelope import EnvelopeError
 
+CALLER = "caller"
 RUNTIME_KEY = "sonarly.runtime"
 SESSION_KEY = "sonarly.session"
 SESSION_HEADER = "x-mock-session"
@@ -27,6 +29,7 @@ class Runtime:
     store: Store
     limiter: RateLimiter
     retention: Retention
+    open_sessions: set[str] = field(default_factory=set)
 
     @classmethod
     def start(cls, config: MockConfig) -> Runtime:
@@ -36,6 +39,24 @@ class Runtime:
             install_base_fixtures(conn, fixtures)
         limiter = RateLimiter(RateLimit.parse(config.rate_limit))
         return cls(config, store, limiter, Retention(sent_seconds=config.sent_retention_seconds))
+
+    def open_session(self, session: str) -> None:
+        """Create the session on first use; sessions are never dropped (a reset recreates), so cache it."""
+        if session not in self.open_sessions:
+            with self.store.transaction() as conn:
+                ensure_session(conn, session)
+            self.open_sessions.add(session)
+
+
+def operation_id(scope: dict[str, Any]) -> str | None:
+    """The operation connexion routed this request to (None before routing or for unknown routes)."""
+    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+
+
+def caller_of(scope: dict[str, Any]) -> Caller | None:
+    """The API key connexion's security layer authenticated, if any."""
+    token_info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info") or {}
+    return token_info.get(CALLER)
 
 
 def runtime_of(scope: dict[str, Any]) -> Runtime:

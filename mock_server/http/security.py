@@ -13,18 +13,14 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.security import BearerSecurityHandler
 
 from mock_server.domain.access import Unauthenticated, authenticate, authorize
-from mock_server.domain.sessions import ensure_session
-from mock_server.http.runtime import runtime_of, session_of
-
-CALLER = "caller"
+from mock_server.http.runtime import CALLER, runtime_of, session_of
 
 
 def check_api_key(token: str, request: ConnexionRequest) -> dict[str, Any]:
     """Resolve the key in the caller's session; unknown or revoked is 401, no permission or group is 403."""
     scope = request.scope
     runtime, session = runtime_of(scope), session_of(scope)
-    with runtime.store.transaction() as conn:
-        ensure_session(conn, session)
+    with runtime.store.reading() as conn:
         try:
             caller = authenticate(conn, session, token)
         except Unauthenticated as exc:

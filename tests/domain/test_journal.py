@@ -76,11 +76,6 @@ def test_a_busy_session_keeps_only_about_its_newest_entries(conn):
     assert journal.newest(conn, "s1", 1)[0]["traceId"] == f"t{total - 1}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: journal.record prunes only when the global seq is a multiple of 100 (journal.py:41); a session "
-    "whose inserts alternate with another session's always gets odd seqs and is never pruned",
-)
 def test_a_session_interleaved_with_another_is_still_bounded(conn):
     for n in range(journal.KEEP_PER_SESSION + 3 * PRUNE_SLACK + 50):
         journal.record(conn, "s1", entry(n))
