@@ -84,6 +84,7 @@ def serve(
     )
     config.to_environment()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("connexion").setLevel(logging.WARNING)
     base = f"http://{host}:{port}"
     click.echo(
         f"Sonarly mock: API {base}/v1/accounts/{{accountGroupId}}/messages/responses | docs {base}/ui/ | "

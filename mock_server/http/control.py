@@ -78,14 +78,14 @@ def get_clock() -> Response:
 def set_clock(body: dict[str, Any]) -> Response:
     def work(conn: sqlite3.Connection, session: str) -> dict[str, Any]:
         clock = read_clock(conn, session)
+        if body.get("frozen") is True:
+            clock = clock.freeze()  # before setting, so a frozen clock shows exactly `now`
         if "now" in body:
             try:
                 clock = clock.set_to(from_iso(body["now"]))
             except ValueError as exc:
                 raise validation_error(f"now: {exc}") from None
-        if body.get("frozen") is True:
-            clock = clock.freeze()
-        elif body.get("frozen") is False:
+        if body.get("frozen") is False:
             clock = clock.unfreeze()
         write_clock(conn, session, clock)
         return _clock_view(conn, session, MessageBook(conn, session).send_due(clock.now()))
