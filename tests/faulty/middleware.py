@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +100,26 @@ class RewriteResponse:
             await send(message)
 
         await self.app(scope, receive, rewritten)
+
+
+class CountInFlight:
+    """Counts requests in flight per Idempotency-Key, from the moment they reach the server."""
+
+    def __init__(self, app: ASGIApp, in_flight: Counter[str]) -> None:
+        self.app, self.in_flight, self._lock = app, in_flight, threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = header(scope, b"idempotency-key") if _is_api(scope) else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        with self._lock:
+            self.in_flight[key] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self._lock:
+                self.in_flight[key] -= 1
 
 
 def header(scope: Scope, name: bytes) -> str | None:

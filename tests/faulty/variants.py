@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp
 
-from faulty.middleware import RewriteRequestJson, RewriteResponse, ShortCircuit, header
+from faulty.middleware import CountInFlight, RewriteRequestJson, RewriteResponse, ShortCircuit, header
 from mock_server.config import MockConfig
 from mock_server.domain import access, idempotency, service
 from mock_server.domain.idempotency import IdempotencyStore, Replay, fingerprint
@@ -40,9 +41,9 @@ class Fault:
     args: tuple[str, ...] = ("--profile", "quick")
 
 
-def mock(rate_limit: str = "100/s") -> ASGIApp:
+def mock(rate_limit: str = "100/s", **config: Any) -> ASGIApp:
     """The real mock with its demo data, in memory."""
-    return create_app(MockConfig(rate_limit=rate_limit))
+    return create_app(MockConfig(rate_limit=rate_limit, **config))
 
 
 def wrap_outcomes(monkeypatch: pytest.MonkeyPatch, change: Callable[[Outcome, str | None], Outcome]) -> None:
@@ -193,9 +194,16 @@ def failed_request_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    """Check-then-act in two transactions: the classic race a real idempotency layer can have."""
+    """Check-then-act in two transactions: the classic race a real idempotency layer can have.
+
+    The window between the check and the binding opens only while a duplicate is in flight, so the
+    variant stays fast for sequential requests and the race shows however loaded the machine is. The
+    mock's Flask handlers run in threads (its default ASGI endpoint runs on the event loop, where no
+    two requests ever overlap), as a threaded real server would.
+    """
     original, skip = handlers.queue_response, threading.local()
     real_lookup = IdempotencyStore.lookup
+    in_flight: Counter[str] = Counter()
 
     def lookup(self: IdempotencyStore, key: str, body_fingerprint: str, now: float) -> Replay | None:
         return None if getattr(skip, "on", False) else real_lookup(self, key, body_fingerprint, now)
@@ -207,7 +215,8 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
                 replay = IdempotencyStore(conn, session, group_id).lookup(key, fingerprint(body), now)
             if replay is not None:
                 return Outcome(replay.data, replayed=True)
-            time.sleep(0.2)
+            if in_flight[key] > 1:
+                time.sleep(1.0)
         skip.on = True
         try:
             return original(store, session, group_id, body, key, *rest)
@@ -216,7 +225,7 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
     monkeypatch.setattr(IdempotencyStore, "lookup", lookup)
     monkeypatch.setattr(handlers, "queue_response", racy)
-    return mock()
+    return CountInFlight(mock(flask_handlers=True), in_flight)
 
 
 def keyless_deduplicated(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
