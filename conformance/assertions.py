@@ -32,13 +32,6 @@ def status_in(exchange: Exchange, allowed: Collection[int], *, rule: str) -> Non
         raise CheckFailed(rule, _statuses(allowed), describe(exchange), exchange)
 
 
-def error_code_is(exchange: Exchange, codes: Collection[str], *, rule: str) -> None:
-    """The error envelope names the documented code."""
-    if exchange.error_code not in codes:
-        expected = " or ".join(f"error.code {code}" for code in sorted(codes))
-        raise CheckFailed(rule, expected, describe(exchange), exchange)
-
-
 def rejected_with(exchange: Exchange, allowed: Collection[int], code: str, *, rule: str) -> None:
     """A rejection has both the right status and the right error code."""
     if exchange.status not in allowed or exchange.error_code != code:
