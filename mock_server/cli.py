@@ -14,6 +14,7 @@ from mock_server.config import MockConfig
 from mock_server.domain.errors import InvalidFixtures
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.ratelimit import RateLimit
+from mock_server.http.protocol import EnvelopeHttpToolsProtocol
 
 CONFORMANCE_KEYS = (
     "base_url",
@@ -99,6 +100,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        http=EnvelopeHttpToolsProtocol,
         access_log=False,
     )
 

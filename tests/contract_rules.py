@@ -59,6 +59,12 @@ class IdempotencyKeyCase:
     over_http: bool = True
 
     @property
+    def is_http_field_value(self) -> bool:
+        """RFC 9110 field values are visible ASCII, obs-text, space and tab: DEL is not, and a server's
+        HTTP parser may refuse the whole request before the application can name the header."""
+        return all(ch in " \t" or 0x21 <= ord(ch) <= 0x7E or ord(ch) >= 0x80 for ch in self.value)
+
+    @property
     def header_value(self) -> bytes:
         """UTF-8 bytes: httpx refuses non-ASCII `str` header values, yet the server must see them rejected."""
         return self.value.encode("utf-8")

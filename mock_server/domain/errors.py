@@ -48,6 +48,8 @@ class InvalidFixtures(DomainError):
 
 
 class NoSlotAvailable(DomainError):
-    status = 409
-    code = "SCHEDULE_FULL"
+    """Unreachable with valid fixtures (at least one sending day, caps of at least 1): a server fault."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
     message = "The account group's schedule has no sending slot in the next year."

@@ -35,12 +35,12 @@ def success(data: dict[str, Any]) -> dict[str, Any]:
     return {"success": True, "data": data, "error": None, "traceId": current_trace_id()}
 
 
-def failure(code: str, message: str, details: str | None = None) -> dict[str, Any]:
+def failure(code: str, message: str, details: str | None = None, trace_id: str | None = None) -> dict[str, Any]:
     return {
         "success": False,
         "data": None,
         "error": {"code": code, "message": message, "details": details},
-        "traceId": current_trace_id(),
+        "traceId": trace_id or current_trace_id(),
     }
 
 

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain import journal
 from mock_server.http.envelope import JSON, EnvelopeError, begin_trace, encode, validation_error
-from mock_server.http.runtime import RUNTIME_KEY, SESSION_HEADER, SESSION_KEY, Runtime, session_from_header
+from mock_server.http.runtime import (
+    RUNTIME_KEY,
+    SESSION_HEADER,
+    SESSION_KEY,
+    Runtime,
+    caller_of,
+    session_from_header,
+)
 from mock_server.http.validation import clear_pending_problems
 
 TRACE_HEADER = b"x-trace-id"
@@ -41,16 +47,13 @@ class Guards:
             return
         trace_id = begin_trace()
         clear_pending_problems()
-        status_seen: list[int] = []
-        send = self._tracing_send(send, trace_id, status_seen)
+        send = self._traced(scope, send, trace_id)
         try:
             self._admit(scope)
         except EnvelopeError as exc:
             await send_envelope(send, exc)
             return
         await self.app(scope, self._bounded_receive(receive), send)
-        if scope["path"].startswith(API_PREFIX) and status_seen:
-            self._journal(scope, status_seen[0], trace_id)
 
     def _admit(self, scope: Scope) -> None:
         headers = Headers(scope=scope)
@@ -58,7 +61,7 @@ class Guards:
         scope.setdefault("extensions", {})
         scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
         self.runtime.open_session(scope[SESSION_KEY])
-        scope["path"] = _opaque_controls(scope["path"])
+        scope["path"] = opaque_path(scope)
         if scope["path"].startswith(CONTROL_PREFIX) and not scope["path"].startswith(CONTROL_DOCS):
             _require_control_token(self.runtime.config.control_token, headers.get("authorization"))
         length = headers.get("content-length")
@@ -81,20 +84,23 @@ class Guards:
 
         return bounded
 
-    @staticmethod
-    def _tracing_send(send: Send, trace_id: str, status_seen: list[int]) -> Send:
+    def _traced(self, scope: Scope, send: Send, trace_id: str) -> Send:
+        """Add `X-Trace-Id`, and journal API requests before the response leaves, so a client that
+        reads the journal right after its response always finds the entry."""
+
         async def traced(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_seen.append(message["status"])
                 headers = [h for h in message.get("headers", []) if h[0].lower() != TRACE_HEADER]
                 message = {**message, "headers": [*headers, (TRACE_HEADER, trace_id.encode())]}
+                if SESSION_KEY in scope and scope["path"].startswith(API_PREFIX):
+                    self._journal(scope, message["status"], trace_id)
             await send(message)
 
         return traced
 
     def _journal(self, scope: Scope, status: int, trace_id: str) -> None:
         headers = Headers(scope=scope)
-        token_info: dict[str, Any] = scope["extensions"].get("connexion_context", {}).get("token_info") or {}
+        caller = caller_of(scope)
         entry = journal.JournalEntry(
             at=time.time(),
             method=scope["method"],
@@ -102,7 +108,7 @@ class Guards:
             status=status,
             trace_id=trace_id,
             idempotency_key=headers.get("idempotency-key"),
-            api_key_name=token_info.get("sub"),
+            api_key_name=None if caller is None else caller.name,
         )
         with self.runtime.store.transaction() as conn:
             journal.record(conn, scope[SESSION_KEY], entry)
@@ -122,12 +128,17 @@ def _require_control_token(expected: str | None, authorization: str | None) -> N
         )
 
 
-def _opaque_controls(path: str) -> str:
-    """Keep control characters percent-encoded, so a segment like `ag%0A` routes as an opaque (unknown) id.
+def opaque_path(scope: Scope) -> str:
+    """The path with encoded slashes and control characters left encoded, so `ag%2Facme` or `ag%0A` route
+    as one opaque (unknown) id and meet the contract's order of checks (401, then 403), never a 404 or 500.
 
-    Decoded, connexion's router misses the route and Flask then calls the handler outside connexion's
-    context: a 500. Encoded, the request meets the contract's order of checks like any unknown id.
+    Decoded, `%2F` splits the segment and misses the route; a decoded control character makes connexion's
+    router miss while Flask's matches, and the handler then runs outside connexion's context: a 500.
     """
+    path: str = scope["path"]
+    raw = scope.get("raw_path") or b""
+    if b"%2f" in raw.lower():
+        path = unquote(raw.decode("latin-1").replace("%2F", "%252F").replace("%2f", "%252f"))
     if not any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
         return path
     return "".join(quote(c) if ord(c) < 0x20 or ord(c) == 0x7F else c for c in path)

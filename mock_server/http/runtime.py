@@ -16,7 +16,7 @@ from mock_server.domain.sessions import DEFAULT_SESSION, ensure_session, install
 from mock_server.domain.store import Store
 from mock_server.http.envelope import EnvelopeError
 
-CALLER = "caller"
+CALLER = "sonarly.caller"
 RUNTIME_KEY = "sonarly.runtime"
 SESSION_KEY = "sonarly.session"
 SESSION_HEADER = "x-mock-session"
@@ -54,9 +54,8 @@ def operation_id(scope: dict[str, Any]) -> str | None:
 
 
 def caller_of(scope: dict[str, Any]) -> Caller | None:
-    """The API key connexion's security layer authenticated, if any."""
-    token_info = scope.get("extensions", {}).get("connexion_context", {}).get("token_info") or {}
-    return token_info.get(CALLER)
+    """The API key the security layer authenticated (even if it was then refused with a 403), if any."""
+    return scope.get("extensions", {}).get(CALLER)
 
 
 def runtime_of(scope: dict[str, Any]) -> Runtime:

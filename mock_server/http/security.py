@@ -25,10 +25,11 @@ def check_api_key(token: str, request: ConnexionRequest) -> dict[str, Any]:
             caller = authenticate(conn, session, token)
         except Unauthenticated as exc:
             raise OAuthProblem(detail=str(exc)) from None
+    scope.setdefault("extensions", {})[CALLER] = caller
     group_id = scope.get("path_params", {}).get("accountGroupId")
     if group_id is not None:
         authorize(caller, group_id)
-    return {"sub": caller.name, CALLER: caller}
+    return {"sub": caller.name}
 
 
 class SessionBearerHandler(BearerSecurityHandler):

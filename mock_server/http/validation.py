@@ -22,7 +22,6 @@ from mock_server.http.envelope import validation_error
 
 _pending: ContextVar[tuple[str, ...]] = ContextVar("sonarly_parameter_errors", default=())
 _validators: dict[int, Draft4Validator] = {}
-WHITESPACE_PATTERN = "\\S"
 
 
 def clear_pending_problems() -> None:
@@ -68,9 +67,7 @@ def _plain(kind: str | None, value: t.Any, error: ValidationError) -> str:
         "type": lambda: f"must be {articles.get(str(value), f'a {value}')}",
         "minLength": lambda: f"must be at least {value} character{'s' if value != 1 else ''}",
         "maxLength": lambda: f"must be at most {value} characters",
-        "pattern": lambda: (
-            "must not be empty or only white space" if value == WHITESPACE_PATTERN else f"must match {value}"
-        ),
+        "pattern": lambda: error.schema.get("x-pattern-message") or f"must match {value}",
         "enum": lambda: "must be one of: " + ", ".join(json.dumps(v) for v in value),
         "minimum": lambda: f"must be at least {value}",
         "maximum": lambda: f"must be at most {value}",
@@ -109,13 +106,25 @@ def parse_json(raw: bytes) -> t.Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise_problems([f"body: malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"])
     except RecursionError:
         raise_problems(["body: JSON nested too deeply"])
     except ValueError as exc:
         raise_problems([f"body: malformed JSON ({exc})"])
+    if "\\u" in text and not _encodable(value):
+        raise_problems(["body: contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)"])
+    return value
+
+
+def _encodable(value: t.Any) -> bool:
+    """Only `\\uD8xx`-style escapes can smuggle lone surrogates past UTF-8 decoding; they can't be stored."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class EnvelopeBodyValidator(JSONRequestBodyValidator):
