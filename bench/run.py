@@ -1,0 +1,275 @@
+"""Mock vs Prism on the same spec, same machine, same load, alternating rounds; plus --workers 1 vs 2.
+
+One command, from the repository root with the package installed (`pip install -e .`):
+
+    python bench/run.py                                  # 10 s rounds, 3 kept rounds, 16 connections
+    python bench/run.py --duration 8 --rounds 3 --workers-compare --markdown   # what RESULTS.md shows
+    python bench/run.py --quick                          # 1 s, mock only: a smoke run
+
+It installs wrk (apt-get) and Prism 5.16.0 (npm, into bench/.prism/) when missing. Servers are pinned to
+core 0 and wrk to core 1 with taskset. Two workloads: `stateful` (a fresh Idempotency-Key per request) and
+`replay` (one key again and again). Each server gets a discarded warm-up round per workload, then rounds
+alternate mock, prism, prism, mock, ... Per round: requests/s, p50/p99 (wrk's BENCH line), non-2xx, and
+CPU per request (utime+stime+cutime+cstime of the server's process tree during the round / requests).
+Tables show medians over the kept rounds and the mock/Prism ratios. Exit status 1 if the mock answered
+anything but 2xx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import harness
+from harness import Round, Server, Summary
+
+WORKLOADS = ("stateful", "replay")
+DEMO_MIN_GAP = 60.0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="whole seconds per wrk round")
+    parser.add_argument("--rounds", type=int, default=3, help="kept rounds per server and workload")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=1, help="discarded rounds per server and workload")
+    parser.add_argument("--servers", default="mock,prism", help="comma list of mock, prism (empty: none)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--state", action="store_true", help="mock with --state on a fresh file (default: memory)")
+    parser.add_argument("--data", type=Path, help="fixture file for the mock (default: built-in demo)")
+    parser.add_argument("--workers-compare", action="store_true", help="also --workers 1 vs 2 on one state file")
+    parser.add_argument("--workers-cores", default="0,1", help="cores the mock may use in the workers comparison")
+    parser.add_argument("--markdown", action="store_true", help="write the results into bench/RESULTS.md")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 s, 1 round, no warm-up, mock only")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.rounds, args.warmup, args.servers, args.workloads = 1, 1, 0, "mock", "stateful"
+    args.servers = [s for s in args.servers.split(",") if s]
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    unknown = set(args.servers) - {"mock", "prism"} | set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown server or workload: {', '.join(sorted(unknown))}")
+    return args
+
+
+def alternate(servers: Sequence[Server], round_index: int) -> list[Server]:
+    """ABBA order, so drift on a noisy machine hits both servers alike."""
+    return list(servers) if round_index % 2 == 0 else list(reversed(servers))
+
+
+def play(
+    servers: Sequence[Server], workload: str, args: argparse.Namespace, warmups: list[Round] | None = None
+) -> list[Round]:
+    """Warm-up rounds (discarded, or collected into `warmups`), then alternating kept rounds, printed as they end."""
+    for server in servers:
+        for _ in range(args.warmup):
+            result = harness.run_round(server, workload, args.duration, args.connections)
+            print("warm-up  " + result.line(), flush=True)
+            if warmups is not None:
+                warmups.append(result)
+    kept = []
+    for index in range(args.rounds):
+        for server in alternate(servers, index):
+            result = harness.run_round(server, workload, args.duration, args.connections)
+            print(f"round {index + 1}  " + result.line(), flush=True)
+            kept.append(result)
+    return kept
+
+
+def data_args(args: argparse.Namespace) -> list[str]:
+    return ["--data", str(args.data)] if args.data else []
+
+
+def mock_args(args: argparse.Namespace, scratch: Path, name: str) -> list[str]:
+    extra = data_args(args)
+    if args.state:
+        extra += ["--state", str(scratch / f"{name}.sqlite3")]
+    return extra
+
+
+def start_servers(args: argparse.Namespace, scratch: Path, workload: str) -> list[Server]:
+    """Fresh servers for each workload, so one workload's state never colours the other's numbers."""
+    servers = []
+    if "mock" in args.servers:
+        servers.append(harness.start_mock("mock", mock_args(args, scratch, f"mock-{workload}")))
+    if "prism" in args.servers:
+        servers.append(harness.start_prism(harness.ensure_prism()))
+    return servers
+
+
+def compare(args: argparse.Namespace, scratch: Path) -> list[Round]:
+    rounds: list[Round] = []
+    for workload in args.workloads:
+        servers = start_servers(args, scratch, workload)
+        try:
+            rounds += play(servers, workload, args)
+        finally:
+            for server in servers:
+                harness.stop(server.process)
+    return rounds
+
+
+def summaries(rounds: Sequence[Round]) -> list[Summary]:
+    keys = list(dict.fromkeys((r.workload, r.server) for r in rounds))
+    return [harness.summarize([r for r in rounds if (r.workload, r.server) == key]) for key in keys]
+
+
+def summary_table(items: Sequence[Summary]) -> str:
+    headers = ("server", "workload", "rounds", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "non-2xx", "sock err")
+    rows = [
+        (s.server, s.workload, s.rounds, f"{s.rps:.0f}", f"{s.p50_ms:.2f}", f"{s.p99_ms:.2f}",
+         f"{s.cpu_ms_per_request:.3f}", s.non_2xx, s.socket_errors)
+        for s in items
+    ]  # fmt: skip
+    return harness.table(headers, rows)
+
+
+def ratio_table(items: Sequence[Summary]) -> str:
+    """mock/Prism per workload: throughput wants >= 1.0, p99 and CPU per request want <= 1.0."""
+    by_key = {(s.server, s.workload): s for s in items}
+    rows = []
+    for workload in dict.fromkeys(s.workload for s in items):
+        mock, prism = by_key.get(("mock", workload)), by_key.get(("prism", workload))
+        if not mock or not prism:
+            continue
+        met = mock.rps >= prism.rps and mock.p99_ms <= prism.p99_ms
+        rows.append(
+            (workload, f"{mock.rps / prism.rps:.2f}x", f"{mock.p99_ms / prism.p99_ms:.2f}x",
+             f"{mock.cpu_ms_per_request / prism.cpu_ms_per_request:.2f}x", "yes" if met else "no")
+        )  # fmt: skip
+    headers = ("workload", "throughput mock/Prism", "p99 mock/Prism", "CPU per request mock/Prism", "target met")
+    return harness.table(headers, rows) if rows else "(no mock/Prism pair measured)"
+
+
+def raw_rounds(rounds: Sequence[Round]) -> str:
+    return "```\n" + "\n".join(r.line() for r in rounds) + "\n```"
+
+
+def compare_report(args: argparse.Namespace, rounds: Sequence[Round], info: dict[str, str]) -> str:
+    items = summaries(rounds)
+    storage = "--state on a fresh file" if args.state else "in memory"
+    data = f"--data {args.data}" if args.data else "demo data"
+    setup = (
+        f"Servers pinned to core {harness.SERVER_CORE}, wrk to core {harness.WRK_CORE} (`taskset`); "
+        f"`wrk -t1 -c{args.connections} -d{args.duration}s`, {args.warmup} warm-up round(s) per server and "
+        f"workload discarded, {args.rounds} kept round(s) in ABBA order; medians shown, non-2xx summed. "
+        f"Mock: `python -m mock_server serve --rate-limit off` ({storage}, {data}); Prism {harness.PRISM_VERSION}: "
+        f"`prism mock openapi/sonarly.yaml` with default logging, output to /dev/null."
+    )
+    return "\n\n".join(
+        [
+            "## Mock vs Prism (`bench/run.py`)",
+            f"Command: `{harness.command_line()}`",
+            harness.machine_table(info),
+            setup,
+            summary_table(items),
+            ratio_table(items),
+            "Every kept round:",
+            raw_rounds(rounds),
+        ]
+    )
+
+
+# --- --workers 1 vs 2 on one state file ----------------------------------------------------------------
+
+
+def workers_compare(args: argparse.Namespace, scratch: Path) -> tuple[list[Round], list[str]]:
+    """Both configurations on a fresh state file each, stateful workload, alternating rounds."""
+    servers, files, warmups = [], {}, []
+    try:
+        for workers in (1, 2):
+            name = f"mock-{workers}w"
+            files[name] = scratch / f"{name}.sqlite3"
+            extra = ["--workers", str(workers), "--state", str(files[name]), *data_args(args)]
+            servers.append(harness.start_mock(name, extra, cores=args.workers_cores))
+        rounds = play(servers, "stateful", args, warmups)
+    finally:
+        for server in servers:
+            harness.stop(server.process)
+    every = rounds + warmups
+    checks = [check_state(files[s.name], [r for r in every if r.server == s.name], args) for s in servers]
+    return rounds, checks
+
+
+def check_state(path: Path, rounds: Sequence[Round], args: argparse.Namespace) -> str:
+    """After the run: every 2xx left one message, no more than in-flight extras, one key each, gaps respected."""
+    with sqlite3.connect(path) as conn:
+        total, ids, keys = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT id), COUNT(DISTINCT idempotency_key) FROM messages "
+            "WHERE session = 'default' AND group_id = 'ag_acme'"
+        ).fetchone()
+        min_gap = conn.execute(
+            "SELECT MIN(gap) FROM (SELECT scheduled_at - LAG(scheduled_at) OVER (ORDER BY scheduled_at) AS gap "
+            "FROM messages WHERE session = 'default' AND group_id = 'ag_acme')"
+        ).fetchone()[0]
+    conn.close()
+    accepted = sum(r.requests - r.non_2xx for r in rounds)
+    in_flight = args.connections * len(rounds)
+    gap_ok = min_gap is None or min_gap >= DEMO_MIN_GAP - 1e-6 or args.data is not None  # demo schedule's gap
+    counts_ok = total == ids == keys and accepted <= total <= accepted + in_flight
+    verdict = "correct" if counts_ok and gap_ok else "WRONG"
+    gap = "none" if min_gap is None else f"{min_gap:.3f} s"
+    return (
+        f"{path.stem}: {verdict}: {total} messages, {ids} distinct ids, {keys} distinct keys; wrk counted {accepted} "
+        f"2xx over {len(rounds)} rounds incl. warm-up (allowed: {accepted}..{accepted + in_flight}, the upper "
+        f"bound adds {args.connections} requests in flight per round end); smallest gap between slots {gap}"
+    )
+
+
+def workers_report(args: argparse.Namespace, rounds: Sequence[Round], checks: Sequence[str]) -> str:
+    items = summaries(rounds)
+    by_name = {s.server: s for s in items}
+    one, two = by_name.get("mock-1w"), by_name.get("mock-2w")
+    ratio = f"**--workers 2 / --workers 1 throughput: {two.rps / one.rps:.2f}x**" if one and two else ""
+    setup = (
+        f"Both configurations use `--state` on a fresh file and may use cores {args.workers_cores} "
+        f"(`taskset -c {args.workers_cores}`); wrk stays on core {harness.WRK_CORE}, so with 2 cores the second "
+        "worker competes with wrk for core 1. Stateful workload, same round scheme as above."
+    )
+    return "\n\n".join(
+        [
+            "## --workers 1 vs 2 on one state file (`bench/run.py --workers-compare`)",
+            setup,
+            summary_table(items),
+            ratio,
+            "Correctness after the run (state file read with sqlite3):",
+            "\n".join(f"- {line}" for line in checks),
+            "Every kept round:",
+            raw_rounds(rounds),
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    harness.ensure_wrk()
+    if "prism" in args.servers:
+        harness.ensure_prism()
+    info = harness.machine_info()
+    print(harness.machine_table(info), flush=True)
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="sonarly-bench-") as tmp:
+        scratch = Path(tmp)
+        if args.servers:
+            rounds = compare(args, scratch)
+            report = compare_report(args, rounds, info)
+            print("\n" + report)
+            failed |= any(r.non_2xx for r in rounds if r.server == "mock")
+            if args.markdown:
+                harness.update_results("run", report)
+        if args.workers_compare:
+            rounds, checks = workers_compare(args, scratch)
+            report = workers_report(args, rounds, checks)
+            print("\n" + report)
+            failed |= any(r.non_2xx for r in rounds) or any(": WRONG:" in c for c in checks)
+            if args.markdown:
+                harness.update_results("workers", report)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
