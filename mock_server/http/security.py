@@ -6,6 +6,8 @@ check function is supplied through `security_map`, so the contract document name
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from connexion.exceptions import OAuthProblem
@@ -37,6 +39,12 @@ class SessionBearerHandler(BearerSecurityHandler):
 
     def _resolve_func(self, security_scheme: dict[str, Any]) -> Any:
         return check_api_key
+
+    @staticmethod
+    @cache
+    def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
+        """Connexion inspects the check function's signature on every request; once is enough."""
+        return BearerSecurityHandler._accepts_kwarg(func, keyword)
 
 
 SECURITY_MAP = {"bearer": SessionBearerHandler}
