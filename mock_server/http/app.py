@@ -6,7 +6,9 @@ import logging
 from typing import Any
 
 import connexion
+import flask
 import werkzeug.exceptions
+from connexion.context import operation as connexion_operation
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
@@ -37,6 +39,17 @@ def _method_not_allowed(exc: werkzeug.exceptions.MethodNotAllowed) -> Any:
     raise HTTPException(405, detail=exc.description, headers={"Allow": ", ".join(sorted(exc.valid_methods or ()))})
 
 
+def _routed_by_connexion() -> None:
+    """A path Flask matches but connexion's router did not (werkzeug and Starlette differ on odd paths)
+    would run a view outside connexion's context, a 500; it is no route of ours: 404."""
+    if flask.request.endpoint == "healthz":
+        return
+    try:
+        connexion_operation.operation_id  # noqa: B018 - raises outside connexion's context
+    except RuntimeError:
+        raise werkzeug.exceptions.NotFound() from None
+
+
 def _healthz() -> Response:
     return respond(success({"status": "ok"}), 200)
 
@@ -49,6 +62,7 @@ def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
         validator_map=VALIDATOR_MAP,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True),
     )
+    app.app.url_map.merge_slashes = False  # route `//` exactly as connexion's router does (not at all)
     app.add_api(CONTRACT_SPEC.name, resolver=Resolver(function_resolver=OPERATIONS.__getitem__))
     app.add_api(CONTROL_SPEC.name, base_path=CONTROL_BASE_PATH)
     app.add_middleware(RequestGate, position=MiddlewarePosition.BEFORE_VALIDATION)
@@ -59,6 +73,7 @@ def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
         app.add_error_handler(exception, handler)
     app.app.register_error_handler(werkzeug.exceptions.MethodNotAllowed, _method_not_allowed)
     app.add_url_rule("/healthz", "healthz", _healthz)
+    app.app.before_request(_routed_by_connexion)
     return app
 
 

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain import journal
-from mock_server.http.envelope import JSON, EnvelopeError, begin_trace, encode, validation_error
+from mock_server.http.envelope import JSON, EnvelopeError, begin_trace, encode
 from mock_server.http.runtime import (
     RUNTIME_KEY,
     SESSION_HEADER,
@@ -53,7 +53,10 @@ class Guards:
         except EnvelopeError as exc:
             await send_envelope(send, exc)
             return
-        await self.app(scope, self._bounded_receive(receive), send)
+        receive = self._bounded_receive(scope, receive)
+        if _is_chunked(scope):
+            receive = await self._with_length(scope, receive)
+        await self.app(scope, receive, send)
 
     def _admit(self, scope: Scope) -> None:
         headers = Headers(scope=scope)
@@ -62,20 +65,21 @@ class Guards:
         scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
         self.runtime.open_session(scope[SESSION_KEY])
         scope["path"] = opaque_path(scope)
-        if scope["path"].startswith(CONTROL_PREFIX) and not scope["path"].startswith(CONTROL_DOCS):
+        path = scope["path"]
+        if path.startswith(CONTROL_PREFIX) and not path.startswith(CONTROL_DOCS):
             _require_control_token(self.runtime.config.control_token, headers.get("authorization"))
-        length = headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                raise validation_error("Content-Length: must be a whole number of bytes")
-            if int(length) > self.runtime.config.max_body_bytes:
-                raise BodyTooLarge(self.runtime.config.max_body_bytes)
+        if path.endswith("/") and path.startswith((API_PREFIX, CONTROL_PREFIX)) and not path.startswith(CONTROL_DOCS):
+            raise EnvelopeError(404, "NOT_FOUND", f"No route for {path}.", "Remove the trailing slash.")
 
-    def _bounded_receive(self, receive: Receive) -> Receive:
-        """Stop reading a body (chunked ones too) once it passes the limit."""
+    def _bounded_receive(self, scope: Scope, receive: Receive) -> Receive:
+        """Refuse a body over the limit when someone reads it: after authentication, as the contract orders
+        checks, and before more than the limit is held in memory (chunked bodies included)."""
         limit, seen = self.runtime.config.max_body_bytes, [0]
+        declared = Headers(scope=scope).get("content-length", "")
 
         async def bounded() -> Message:
+            if declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge(limit)
             message = await receive()
             seen[0] += len(message.get("body", b""))
             if seen[0] > limit:
@@ -83,6 +87,33 @@ class Guards:
             return message
 
         return bounded
+
+    async def _with_length(self, scope: Scope, receive: Receive) -> Receive:
+        """Buffer a chunked body (bounded) and declare its length: connexion's validators read a body only
+        when `Content-Length` says there is one, and would call a chunked body missing."""
+        chunks: list[bytes] = []
+        too_large: BodyTooLarge | None = None
+        try:
+            while True:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        except BodyTooLarge as exc:
+            too_large = exc
+        body = b"".join(chunks)
+        length = len(body) if too_large is None else self.runtime.config.max_body_bytes + 1
+        scope["headers"] = [
+            *(h for h in scope["headers"] if h[0].lower() not in (b"content-length", b"transfer-encoding")),
+            (b"content-length", str(length).encode()),
+        ]
+
+        async def replay() -> Message:
+            if too_large is not None:
+                raise too_large
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
 
     def _traced(self, scope: Scope, send: Send, trace_id: str) -> Send:
         """Add `X-Trace-Id`, and journal API requests before the response leaves, so a client that
@@ -126,6 +157,11 @@ def _require_control_token(expected: str | None, authorization: str | None) -> N
             "The control API needs the control token.",
             "Send `Authorization: Bearer <control token>` (the mock runs with --control-token).",
         )
+
+
+def _is_chunked(scope: Scope) -> bool:
+    headers = Headers(scope=scope)
+    return "content-length" not in headers and "chunked" in headers.get("transfer-encoding", "").lower()
 
 
 def opaque_path(scope: Scope) -> str:
