@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -22,3 +23,12 @@ def store() -> Iterator[Store]:
     freeze(db, WED_10AM, SESSION)
     yield db
     db.close()
+
+
+@pytest.fixture
+def conn() -> Iterator[sqlite3.Connection]:
+    """An empty in-memory store inside one open transaction, for the modules that need no fixtures."""
+    empty = Store()
+    with empty.transaction() as connection:
+        yield connection
+    empty.close()

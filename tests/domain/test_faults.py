@@ -5,17 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mock_server.domain import faults
-from mock_server.domain.store import Store
 
 PATH = "/v1/accounts/ag_acme/messages/responses"
-
-
-@pytest.fixture
-def conn():
-    store = Store()
-    with store.transaction() as connection:
-        yield connection
-    store.close()
 
 
 def test_without_faults_nothing_is_taken(conn):

@@ -6,7 +6,6 @@ import pytest
 
 from mock_server.domain.errors import IdempotencyConflict
 from mock_server.domain.idempotency import RETENTION_SECONDS, IdempotencyStore, fingerprint
-from mock_server.domain.store import Store
 
 BODY = {"prospectId": "prs_ada_lovelace", "message": "Hi", "channel": "direct_message"}
 DATA = {"id": "a" * 24, "status": "queued"}
@@ -35,14 +34,6 @@ def test_an_omitted_channel_fingerprints_as_direct_message():
 )
 def test_a_different_body_has_a_different_fingerprint(other):
     assert fingerprint(other) != fingerprint(BODY)
-
-
-@pytest.fixture
-def conn():
-    store = Store()
-    with store.transaction() as connection:
-        yield connection
-    store.close()
 
 
 def keys(conn, group="ag_acme", session="s1"):

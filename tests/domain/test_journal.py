@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from mock_server.domain import journal
-from mock_server.domain.store import Store
-
-
-@pytest.fixture
-def conn():
-    store = Store()
-    with store.transaction() as connection:
-        yield connection
-    store.close()
 
 
 def entry(n, status=202, key=None):
