@@ -141,7 +141,7 @@ def _documented_examples():
             yield pytest.param(int(status), value, id=f"{status}-{index}")
 
 
-@pytest.mark.parametrize("status, envelope", _documented_examples())
+@pytest.mark.parametrize("status, envelope", list(_documented_examples()))
 def test_every_documented_example_passes_as_a_response(status, envelope):
     request = post()
     headers = {"Retry-After": "1"} if status == 429 else {}
