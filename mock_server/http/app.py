@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import connexion
@@ -19,10 +18,11 @@ from starlette.types import ASGIApp
 
 from mock_server.config import MockConfig
 from mock_server.http.envelope import respond, success
-from mock_server.http.errors import CONTROL_BASE_PATH, ERROR_HANDLERS
+from mock_server.http.errors import ERROR_HANDLERS
 from mock_server.http.gate import RequestGate
 from mock_server.http.guards import Guards
 from mock_server.http.handlers import OPERATIONS, ContractEndpoint
+from mock_server.http.routes import CONTROL_BASE_PATH
 from mock_server.http.runtime import Runtime
 from mock_server.http.security import SECURITY_MAP
 from mock_server.http.validation import VALIDATOR_MAP
@@ -30,8 +30,6 @@ from openapi import CONTRACT_SPEC, CONTROL_SPEC, SPEC_DIR
 
 CORS_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Mock-Session", "Prefer"]
 CORS_EXPOSED_HEADERS = ["Idempotent-Replayed", "Retry-After", "X-Trace-Id"]
-
-logger = logging.getLogger("sonarly_mock")
 
 
 def _method_not_allowed(exc: werkzeug.exceptions.MethodNotAllowed) -> Any:

@@ -17,11 +17,7 @@ from mock_server.domain.access import AccessDenied
 from mock_server.domain.errors import DomainError
 from mock_server.http.envelope import JSON, EnvelopeError, encode
 from mock_server.http.routes import allowed_methods
-from mock_server.http.validation import take_pending_problems
-from openapi import CONTRACT_SPEC, CONTROL_SPEC
-
-CONTROL_BASE_PATH = "/__mock"
-DOCUMENTS = ((CONTRACT_SPEC, ""), (CONTROL_SPEC, CONTROL_BASE_PATH))
+from mock_server.http.validation import problems_error
 
 logger = logging.getLogger("sonarly_mock")
 
@@ -30,11 +26,6 @@ def _respond(error: EnvelopeError) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=error.status_code, mimetype=JSON, body=encode(error.body()), headers=error.headers
     )
-
-
-def _validation(problems: list[str]) -> EnvelopeError:
-    details = "\n".join(dict.fromkeys(take_pending_problems() + problems))
-    return EnvelopeError(400, "VALIDATION_ERROR", "The request is not valid.", details)
 
 
 async def on_envelope_error(_: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -65,10 +56,10 @@ async def on_problem(_: ConnexionRequest, exc: Exception) -> ConnexionResponse:
             )
         )
     if isinstance(exc, UnsupportedMediaTypeProblem):
-        return _respond(_validation(["Content-Type: must be application/json"]))
+        return _respond(problems_error(["Content-Type: must be application/json"]))
     if isinstance(exc, BadRequestProblem) or 400 <= exc.status < 500:
         problem = "body: required (a JSON object)" if exc.detail == "RequestBody is required" else str(exc.detail)
-        return _respond(_validation([problem]))
+        return _respond(problems_error([problem]))
     logger.error("unexpected problem: %r", exc)
     return _respond(EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred."))
 
@@ -79,7 +70,7 @@ async def on_http_exception(request: ConnexionRequest, exc: Exception) -> Connex
     if status == 404:
         return _respond(EnvelopeError(404, "NOT_FOUND", f"No route for {request.url.path}.", None))
     if status == 405:
-        allow = ", ".join(allowed_methods(DOCUMENTS, request.url.path)) or (exc.headers or {}).get("Allow", "")
+        allow = ", ".join(allowed_methods(request.url.path)) or (exc.headers or {}).get("Allow", "")
         return _respond(
             EnvelopeError(
                 405,
@@ -90,7 +81,7 @@ async def on_http_exception(request: ConnexionRequest, exc: Exception) -> Connex
             )
         )
     if 400 <= status < 500:
-        return _respond(_validation([str(exc.detail)]))
+        return _respond(problems_error([str(exc.detail)]))
     return _respond(EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred."))
 
 

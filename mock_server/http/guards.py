@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain import journal
 from mock_server.http.envelope import JSON, EnvelopeError, begin_trace, encode
+from mock_server.http.routes import API_PREFIX, CONTROL_DOCS, CONTROL_PREFIX
 from mock_server.http.runtime import (
     RUNTIME_KEY,
     SESSION_HEADER,
@@ -26,9 +27,6 @@ from mock_server.http.runtime import (
 from mock_server.http.validation import clear_pending_problems
 
 TRACE_HEADER = b"x-trace-id"
-API_PREFIX = "/v1/"
-CONTROL_PREFIX = "/__mock/"
-CONTROL_DOCS = ("/__mock/ui", "/__mock/openapi.json")
 
 
 class BodyTooLarge(EnvelopeError):

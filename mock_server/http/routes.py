@@ -12,7 +12,14 @@ from pathlib import Path
 
 import yaml
 
+from openapi import CONTRACT_SPEC, CONTROL_SPEC
+
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+API_PREFIX = "/v1/"
+CONTROL_BASE_PATH = "/__mock"
+CONTROL_PREFIX = CONTROL_BASE_PATH + "/"
+CONTROL_DOCS = (CONTROL_BASE_PATH + "/ui", CONTROL_BASE_PATH + "/openapi.json")
+DOCUMENTS = ((CONTRACT_SPEC, ""), (CONTROL_SPEC, CONTROL_BASE_PATH))
 
 
 @cache
@@ -27,7 +34,7 @@ def _templates(documents: tuple[tuple[Path, str], ...]) -> tuple[tuple[re.Patter
     return tuple(routes)
 
 
-def allowed_methods(documents: tuple[tuple[Path, str], ...], path: str) -> list[str]:
+def allowed_methods(path: str, documents: tuple[tuple[Path, str], ...] = DOCUMENTS) -> list[str]:
     """Every documented method for `path`, plus HEAD wherever GET is allowed (as Flask does)."""
     for pattern, methods in _templates(documents):
         if pattern.fullmatch(path):

@@ -19,7 +19,7 @@ from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import Scope
 
-from mock_server.http.envelope import validation_error
+from mock_server.http.envelope import EnvelopeError, validation_error
 
 _pending: ContextVar[tuple[str, ...]] = ContextVar("sonarly_parameter_errors", default=())
 _validators: dict[int, Draft4Validator] = {}
@@ -37,9 +37,13 @@ def take_pending_problems() -> list[str]:
     return problems
 
 
-def raise_problems(problems: list[str], message: str = "The request is not valid.") -> t.NoReturn:
-    unique = list(dict.fromkeys(take_pending_problems() + problems))
-    raise validation_error("\n".join(unique), message)
+def problems_error(problems: list[str]) -> EnvelopeError:
+    """One 400 naming the parameter problems found earlier in this request and `problems`, once each."""
+    return validation_error("\n".join(dict.fromkeys(take_pending_problems() + problems)))
+
+
+def raise_problems(problems: list[str]) -> t.NoReturn:
+    raise problems_error(problems)
 
 
 def describe(error: ValidationError, root: str = "body") -> list[str]:
