@@ -72,11 +72,14 @@ def parse_fixtures(document: Any) -> Fixtures:
         f"{'.'.join(str(p) for p in error.absolute_path) or 'fixtures'}: {error.message}"
         for error in _validator().iter_errors(document)
     )
+    try:
+        groups = tuple(_group(raw) for raw in document["accountGroups"])
+        keys = tuple(_api_key(raw) for raw in document["apiKeys"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InvalidFixtures("\n".join(problems)) from None  # too broken to check references too
+    problems += _reference_problems(groups, keys)
     if problems:
         raise InvalidFixtures("\n".join(problems))
-    groups = tuple(_group(raw) for raw in document["accountGroups"])
-    keys = tuple(_api_key(raw) for raw in document["apiKeys"])
-    _check_references(groups, keys)
     return Fixtures(groups, keys, dict(document.get("conformance") or {}), document)
 
 
@@ -132,7 +135,7 @@ def _api_key(raw: dict[str, Any]) -> ApiKey:
     )
 
 
-def _check_references(groups: tuple[AccountGroup, ...], keys: tuple[ApiKey, ...]) -> None:
+def _reference_problems(groups: tuple[AccountGroup, ...], keys: tuple[ApiKey, ...]) -> list[str]:
     """Rules the schema cannot state: unique ids, known groups, valid zones and windows."""
     problems: list[str] = []
     _unique(problems, "accountGroups", [g.id for g in groups])
@@ -145,8 +148,7 @@ def _check_references(groups: tuple[AccountGroup, ...], keys: tuple[ApiKey, ...]
             problems.append(f"apiKeys.{key.name}: unknown account group {group_id}")
     for group in groups:
         problems.extend(_schedule_problems(group))
-    if problems:
-        raise InvalidFixtures("\n".join(problems))
+    return problems
 
 
 def _unique(problems: list[str], what: str, ids: list[str]) -> None:

@@ -110,11 +110,6 @@ def test_a_file_that_is_not_yaml_is_refused(tmp_path):
         load_fixtures(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG/limitation: parse_fixtures stops after schema errors (fixtures.py:75-76), so duplicate ids, "
-    "unknown groups, bad zones and empty windows in the same document are only reported on the next attempt",
-)
 def test_schema_and_reference_problems_are_listed_together():
     document = valid_document()
     document["apiKeys"][0]["colour"] = "blue"  # a schema problem
