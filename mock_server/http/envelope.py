@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import Response
+from starlette.types import Send
 
 JSON = "application/json"
 _trace_id: ContextVar[str | None] = ContextVar("sonarly_trace_id", default=None)
@@ -46,6 +47,15 @@ def failure(code: str, message: str, details: str | None = None, trace_id: str |
 
 def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    """Answer in raw ASGI (from middleware or the ASGI endpoint) with a JSON body and its length."""
+    payload = encode(body)
+    raw = [(b"content-type", JSON.encode()), (b"content-length", str(len(payload)).encode())]
+    raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def respond(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:

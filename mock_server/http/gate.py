@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.domain import faults
-from mock_server.http.envelope import JSON, EnvelopeError, current_trace_id, encode, validation_error
+from mock_server.http.envelope import EnvelopeError, current_trace_id, send_json, validation_error
 from mock_server.http.examples import documented_responses, parse_prefer
 from mock_server.http.handlers import CONTRACT_OPERATION
 from mock_server.http.runtime import caller_of, operation_id, runtime_of, session_of
@@ -88,10 +88,4 @@ async def _send_example(send: Send, preferences: dict[str, str]) -> None:
         )
     body: dict[str, Any] = copy.deepcopy(response.examples[name])
     body["traceId"] = current_trace_id()
-    headers = [(b"content-type", JSON.encode())]
-    if status == 429:
-        headers.append((b"retry-after", b"1"))
-    payload = encode(body)
-    headers.append((b"content-length", str(len(payload)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    await send_json(send, status, body, {"Retry-After": "1"} if status == 429 else None)

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain import journal
-from mock_server.http.envelope import JSON, EnvelopeError, begin_trace, encode
+from mock_server.http.envelope import EnvelopeError, begin_trace, send_json
 from mock_server.http.routes import API_PREFIX, CONTROL_DOCS, CONTROL_PREFIX
 from mock_server.http.runtime import (
     RUNTIME_KEY,
@@ -179,8 +179,4 @@ def opaque_path(scope: Scope) -> str:
 
 
 async def send_envelope(send: Send, error: EnvelopeError) -> None:
-    payload = encode(error.body())
-    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(payload)).encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    await send_json(send, error.status_code, error.body(), error.headers)

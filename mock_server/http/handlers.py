@@ -17,7 +17,7 @@ from flask import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.domain.service import queue_response
-from mock_server.http.envelope import JSON, encode, respond, success
+from mock_server.http.envelope import respond, send_json, success
 from mock_server.http.runtime import Runtime, operation_id, runtime_of, session_of
 
 CONTRACT_OPERATION = "queueScheduledMessageResponse"
@@ -60,11 +60,7 @@ class ContractEndpoint:
         body = json.loads(await _read_body(receive))
         key = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"idempotency-key"), None)
         reply = queue(runtime_of(scope), session_of(scope), scope["path_params"]["accountGroupId"], body, key)
-        payload = encode(reply.body)
-        headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(payload)).encode())]
-        headers += [(name.lower().encode(), value.encode()) for name, value in reply.headers.items()]
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await send_json(send, reply.status, reply.body, reply.headers)
 
 
 async def _read_body(receive: Receive) -> bytes:
