@@ -46,18 +46,18 @@ class Guards:
         trace_id = begin_trace()
         clear_pending_problems()
         send = self._traced(scope, send, trace_id)
+        headers = Headers(scope=scope)
         try:
-            self._admit(scope)
+            self._admit(scope, headers)
         except EnvelopeError as exc:
             await send_envelope(send, exc)
             return
-        receive = self._bounded_receive(scope, receive)
-        if _is_chunked(scope):
+        receive = self._bounded_receive(headers.get("content-length", ""), receive)
+        if _is_chunked(headers):
             receive = await self._with_length(scope, receive)
         await self.app(scope, receive, send)
 
-    def _admit(self, scope: Scope) -> None:
-        headers = Headers(scope=scope)
+    def _admit(self, scope: Scope, headers: Headers) -> None:
         scope[RUNTIME_KEY] = self.runtime
         scope.setdefault("extensions", {})
         scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
@@ -69,11 +69,10 @@ class Guards:
         if path.endswith("/") and path.startswith((API_PREFIX, CONTROL_PREFIX)) and not path.startswith(CONTROL_DOCS):
             raise EnvelopeError(404, "NOT_FOUND", f"No route for {path}.", "Remove the trailing slash.")
 
-    def _bounded_receive(self, scope: Scope, receive: Receive) -> Receive:
+    def _bounded_receive(self, declared: str, receive: Receive) -> Receive:
         """Refuse a body over the limit when someone reads it: after authentication, as the contract orders
         checks, and before more than the limit is held in memory (chunked bodies included)."""
         limit, seen = self.runtime.config.max_body_bytes, [0]
-        declared = Headers(scope=scope).get("content-length", "")
 
         async def bounded() -> Message:
             if declared.isdigit() and int(declared) > limit:
@@ -157,8 +156,7 @@ def _require_control_token(expected: str | None, authorization: str | None) -> N
         )
 
 
-def _is_chunked(scope: Scope) -> bool:
-    headers = Headers(scope=scope)
+def _is_chunked(headers: Headers) -> bool:
     return "content-length" not in headers and "chunked" in headers.get("transfer-encoding", "").lower()
 
 
