@@ -253,9 +253,15 @@ def idempotency_key_not_echoed(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def scheduled_in_the_past(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """scheduledAt an hour before the request itself, whatever slot the scheduler picked.
+
+    Shifting the real slot back would stay in the future whenever the demo group defers to its next
+    sending window (nights and weekends in New York), so the fault is anchored to the request's time.
+    """
+
     def shift(outcome: Outcome, _: str | None) -> Outcome:
-        when = datetime.fromisoformat(outcome.data["scheduledAt"]) - timedelta(hours=1)
-        return _data(outcome, scheduledAt=when.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z")
+        when = datetime.now(UTC) - timedelta(hours=1)
+        return _data(outcome, scheduledAt=when.isoformat(timespec="milliseconds")[:-6] + "Z")
 
     wrap_outcomes(monkeypatch, shift)
     return mock()
