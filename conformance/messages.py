@@ -58,6 +58,7 @@ class Messages:
         authorization: str | None = None,
         account_group_id: str | None = None,
         content_type: str | None = JSON,
+        method: str = "POST",
     ) -> Outgoing:
         """One POST; `raw` bytes win over `body`, `api_key=None` sends no Authorization header."""
         headers: dict[str, str] = {"Accept": JSON}
@@ -71,4 +72,4 @@ class Messages:
         if key is not None:
             headers["Idempotency-Key"] = key
         content = raw if raw is not None else json.dumps(body).encode()
-        return Outgoing("POST", self.url(account_group_id), headers, content)
+        return Outgoing(method, self.url(account_group_id), headers, content)

@@ -13,6 +13,7 @@ from conformance.assertions import describe
 from conformance.client import retry_after_seconds
 from conformance.exchange import Exchange
 from conformance.results import CheckFailed, CheckResult, record
+from conformance.settings import Settings
 
 PHASE = "observed"
 CLOCK_SKEW = timedelta(seconds=5)
@@ -184,7 +185,7 @@ OBSERVERS = (
 )
 
 
-def observe(exchanges: list[Exchange], operation: APIOperation) -> list[CheckResult]:
+def observe(exchanges: list[Exchange], operation: APIOperation, settings: Settings) -> list[CheckResult]:
     """Judge every observer over the run's exchanges."""
     results = []
     for observer in OBSERVERS:

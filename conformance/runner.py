@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from schemathesis import APIOperation
+
 from conformance.budget import Budget, BudgetExhausted
 from conformance.client import Client, TransportFailure
 from conformance.contract import ContractPhase, load_operation
@@ -70,7 +72,9 @@ def _run_scenario(scenario: Scenario, ctx: ScenarioContext) -> str | None:
     return None
 
 
-def _scenario_phase(settings: Settings, profile: Profile, client: Client, progress: Progress) -> list[CheckResult]:
+def _scenario_phase(
+    settings: Settings, profile: Profile, client: Client, progress: Progress, operation: APIOperation
+) -> list[CheckResult]:
     client.phase = SCENARIO_PHASE
     advance = progress.phase("scenario checks", len(REGISTRY))
     results, stopped = [], None
@@ -82,7 +86,7 @@ def _scenario_phase(settings: Settings, profile: Profile, client: Client, progre
         elif stopped:
             result.skip_reason = f"stopped early: {stopped}"
         else:
-            stopped = _run_scenario(scenario, ScenarioContext(settings, profile, client, result))
+            stopped = _run_scenario(scenario, ScenarioContext(settings, profile, client, result, operation))
         results.append(result)
         progress.done(result)
         advance()
@@ -105,13 +109,13 @@ def run(settings: Settings, progress: Progress) -> RunReport:
         for result in contract:
             progress.done(result)
         report.results += contract
-        report.results += _scenario_phase(settings, profile, client, progress)
+        report.results += _scenario_phase(settings, profile, client, progress, operation)
         if profile.stateful_examples:
             client.phase = "stateful"
             stateful = run_stateful(settings, profile, client, progress.phase("stateful", profile.stateful_examples))
             progress.done(stateful)
             report.results.append(stateful)
-        for result in observe(client.exchanges, operation):
+        for result in observe(client.exchanges, operation, settings):
             progress.done(result)
             report.results.append(result)
     finally:

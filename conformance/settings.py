@@ -42,6 +42,7 @@ class Settings:
     max_examples: int | None = None
     seed: int | None = None
     max_time: float | None = None
+    clock_skew: float = 60.0
     junit_xml: Path | None = None
     verbose: bool = False
 
@@ -58,6 +59,7 @@ _CONVERTERS: dict[str, Any] = {
     "max_examples": int,
     "seed": int,
     "max_time": float,
+    "clock_skew": float,
 }
 
 

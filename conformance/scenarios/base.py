@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from threading import Barrier
 from typing import Any
 
+from schemathesis import APIOperation
+
 from conformance.client import Client
 from conformance.exchange import Exchange, Outgoing
 from conformance.messages import Messages
@@ -48,8 +50,11 @@ def scenario(name: str, rule: str, needs: Sequence[str] = ()) -> Callable[[Calla
 class ScenarioContext:
     """What a scenario gets: fixtures, a request factory, a client, and a soft `expect`."""
 
-    def __init__(self, settings: Settings, profile: Profile, client: Client, result: CheckResult) -> None:
+    def __init__(
+        self, settings: Settings, profile: Profile, client: Client, result: CheckResult, operation: APIOperation
+    ) -> None:
         self.settings = settings
+        self.operation = operation
         self.profile = profile
         self.messages = Messages(settings)
         self.client = client
