@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from faulty import variants, variants_validation
 from faulty.harness import run_kit, serving
-from faulty.variants import FAULTS, Fault, mock
+from faulty.variants import Fault, mock
+
+FAULTS = (*variants.FAULTS, *variants_validation.FAULTS)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.name)

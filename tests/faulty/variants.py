@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp
 
-from faulty.middleware import CountInFlight, RewriteRequestJson, RewriteResponse, ShortCircuit, header
+from faulty.middleware import CountInFlight, RewriteResponse, ShortCircuit, header
 from mock_server.config import MockConfig
 from mock_server.domain import access, idempotency, service
 from mock_server.domain.idempotency import IdempotencyStore, Replay, fingerprint
@@ -96,46 +96,6 @@ def permission_ignored(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
     monkeypatch.setattr(security, "authorize", group_only)
     return mock()
-
-
-# --- validation ------------------------------------------------------------------------------------------
-
-
-def _patch_body(change: Callable[[dict], dict]) -> Callable[[Any], Any]:
-    return lambda body: change(dict(body)) if isinstance(body, dict) else body
-
-
-def inmail_subject_optional(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    def fill(body: dict) -> dict:
-        return {"subject": "(none)", **body} if body.get("channel") == "inmail" else body
-
-    return RewriteRequestJson(mock(), _patch_body(fill))
-
-
-def unknown_property_ignored(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    known = {"prospectId", "message", "channel", "conversationId", "subject"}
-    return RewriteRequestJson(mock(), _patch_body(lambda body: {k: v for k, v in body.items() if k in known}))
-
-
-def message_limit_off_by_one(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    def trim(body: dict) -> dict:
-        message = body.get("message")
-        return {**body, "message": message[:8000]} if isinstance(message, str) else body
-
-    return RewriteRequestJson(mock(), _patch_body(trim))
-
-
-def server_error_on_malformed_json(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    def crash(scope: Any, body: bytes) -> EnvelopeError | None:
-        if header(scope, b"authorization") is None:
-            return None
-        try:
-            json.loads(body)
-        except ValueError:
-            return EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred.")
-        return None
-
-    return ShortCircuit(mock(), crash)
 
 
 # --- idempotency -----------------------------------------------------------------------------------------
@@ -288,10 +248,6 @@ FAULTS = (
     Fault("validation_before_auth", "auth.before_validation", validation_before_auth),
     Fault("foreign_group_allowed", "auth.foreign_group", foreign_group_allowed),
     Fault("permission_ignored", "auth.restricted_key", permission_ignored),
-    Fault("inmail_subject_optional", "validation.conditional_rules", inmail_subject_optional),
-    Fault("unknown_property_ignored", "validation.body_shape", unknown_property_ignored),
-    Fault("message_limit_off_by_one", "validation.length_limits", message_limit_off_by_one),
-    Fault("server_error_on_malformed_json", "validation.malformed_payload", server_error_on_malformed_json),
     Fault("replay_schedules_again", "idempotency.replay", replay_schedules_again),
     Fault("replay_with_other_data", "idempotency.replay", replay_with_other_data),
     Fault("conflict_replays", "idempotency.conflict", conflict_replays),
