@@ -83,7 +83,8 @@ def sample(path: Path, started: float, mock_hours: float) -> Sample:
 def drive(args: argparse.Namespace, server: harness.Server, path: Path, out: Path) -> tuple[list[Sample], str]:
     """Load until `--hours` mock hours, advancing one hour per `--keys-per-hour` keys; samples and wrk's output."""
     wrk = harness.spawn(harness.wrk_command(server.url, args.max_duration, args.connections, "stateful"), log=out)
-    started, samples, last = time.monotonic(), [], 0
+    started, last = time.monotonic(), 0
+    samples: list[Sample] = []
     try:
         while len(samples) < args.hours and wrk.poll() is None:
             time.sleep(0.1)

@@ -179,7 +179,9 @@ def compare_report(args: argparse.Namespace, rounds: Sequence[Round], info: dict
 
 def workers_compare(args: argparse.Namespace, scratch: Path) -> tuple[list[Round], list[str]]:
     """Both configurations on a fresh state file each, stateful workload, alternating rounds."""
-    servers, files, warmups = [], {}, []
+    servers: list[Server] = []
+    files: dict[str, Path] = {}
+    warmups: list[Round] = []
     try:
         for workers in (1, 2):
             name = f"mock-{workers}w"

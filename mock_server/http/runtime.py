@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,21 +49,21 @@ class Runtime:
             self.open_sessions.add(session)
 
 
-def operation_id(scope: dict[str, Any]) -> str | None:
+def operation_id(scope: Mapping[str, Any]) -> str | None:
     """The operation connexion routed this request to (None before routing or for unknown routes)."""
     return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
 
 
-def caller_of(scope: dict[str, Any]) -> Caller | None:
+def caller_of(scope: Mapping[str, Any]) -> Caller | None:
     """The API key the security layer authenticated (even if it was then refused with a 403), if any."""
     return scope.get("extensions", {}).get(CALLER)
 
 
-def runtime_of(scope: dict[str, Any]) -> Runtime:
+def runtime_of(scope: Mapping[str, Any]) -> Runtime:
     return scope[RUNTIME_KEY]
 
 
-def session_of(scope: dict[str, Any]) -> str:
+def session_of(scope: Mapping[str, Any]) -> str:
     return scope.get(SESSION_KEY, DEFAULT_SESSION)
 
 

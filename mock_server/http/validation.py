@@ -49,7 +49,9 @@ def raise_problems(problems: list[str]) -> t.NoReturn:
 def describe(error: ValidationError, root: str = "body") -> list[str]:
     """Turn one jsonschema error into `field: what is wrong` lines a person can act on."""
     path = ".".join(str(p) for p in error.absolute_path) or root
-    kind, value, schema = error.validator, error.validator_value, error.schema
+    kind = error.validator if isinstance(error.validator, str) else None
+    value = error.validator_value
+    schema: t.Mapping[str, t.Any] = error.schema if isinstance(error.schema, t.Mapping) else {}
     if kind == "required":
         name = error.message.split("'")[1] if "'" in error.message else str(value)
         return [f"{_join(path, name, root)}: required"]
@@ -68,12 +70,13 @@ def _join(path: str, name: str, root: str) -> str:
 
 
 def _plain(kind: str | None, value: t.Any, error: ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, t.Mapping) else {}
     articles = {"object": "a JSON object", "array": "an array", "integer": "an integer"}
     words: dict[str, t.Callable[[], str]] = {
         "type": lambda: f"must be {articles.get(str(value), f'a {value}')}",
         "minLength": lambda: f"must be at least {value} character{'s' if value != 1 else ''}",
         "maxLength": lambda: f"must be at most {value} characters",
-        "pattern": lambda: error.schema.get("x-pattern-message") or f"must match {value}",
+        "pattern": lambda: schema.get("x-pattern-message") or f"must match {value}",
         "enum": lambda: "must be one of: " + ", ".join(json.dumps(v) for v in value),
         "minimum": lambda: f"must be at least {value}",
         "maximum": lambda: f"must be at most {value}",
