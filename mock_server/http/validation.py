@@ -166,9 +166,10 @@ class EnvelopeParameterValidator(ParameterValidator):
     """Collects every parameter problem; raises now only when no body check follows."""
 
     def validate(self, scope: Scope) -> None:
+        headers = Headers(scope=scope)
         values: dict[str, t.Callable[[str], str | None]] = {
             "path": scope.get("path_params", {}).get,
-            "header": Headers(scope=scope).get,
+            "header": headers.get,
             "query": QueryParams(scope.get("query_string", b"").decode("latin-1")).get,
         }
         problems = [
@@ -177,9 +178,20 @@ class EnvelopeParameterValidator(ParameterValidator):
             for param in self.parameters.get(location, [])
             for problem in parameter_problems(param, value_of(param["name"]))
         ]
+        if self.uri_parser._body_schema and _untyped_body(headers):
+            problems.append(MISSING_CONTENT_TYPE)
         _pending.set(tuple(problems))
         if problems and not self.uri_parser._body_schema:
             raise_problems([])
+
+
+MISSING_CONTENT_TYPE = "Content-Type: required (application/json)"
+
+
+def _untyped_body(headers: Headers) -> bool:
+    """A body without a Content-Type: connexion would assume JSON, the contract says 400 (another media type)."""
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    return has_body and "content-type" not in headers
 
 
 def parameter_problems(param: dict[str, t.Any], value: str | None) -> list[str]:

@@ -10,6 +10,7 @@ from helpers import (
     assert_accepted,
     assert_details_name,
     assert_error,
+    bearer,
     details_lines,
     list_messages,
     post,
@@ -117,6 +118,14 @@ def test_hostile_body_is_400_never_500(api, control, content):
 def test_wrong_content_type_is_400(api, content_type):
     error = assert_error(post(api, headers={"Content-Type": content_type}), 400, "VALIDATION_ERROR")
     assert_details_name(error, "Content-Type")
+
+
+def test_json_body_without_content_type_is_400_and_schedules_nothing(mock_url, control):
+    """Connexion would assume JSON; the contract lists "none with a body" among the refused media types."""
+    response = raw_send(mock_url, "POST", RESPONSES_PATH, bearer(API_KEY), VALID_JSON)
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert_details_name(error, "Content-Type")
+    assert list_messages(control) == []
 
 
 def test_json_with_charset_is_accepted(api):
