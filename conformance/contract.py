@@ -14,6 +14,8 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, reject, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.control import current_build_context
+from hypothesis.database import ExampleDatabase, choices_to_bytes
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import (  # public names, resolved through the check registry
     CheckFunction,
@@ -27,8 +29,9 @@ from schemathesis.checks import (  # public names, resolved through the check re
 )
 from schemathesis.core.failures import FailureGroup
 
+from conformance import SpecError
 from conformance.budget import BudgetExhausted
-from conformance.client import Client, TransportFailure
+from conformance.client import MAX_TIMEOUTS, Client, RequestTimedOut, StillRateLimited, TransportFailure
 from conformance.exchange import Exchange, Outgoing
 from conformance.generation import fixture_cases
 from conformance.messages import PATH
@@ -36,21 +39,21 @@ from conformance.profiles import Profile
 from conformance.results import CheckResult, Violation
 from conformance.settings import Settings
 
+__all__ = ["CHECKS", "ContractPhase", "SpecError", "load_operation"]
+
 PHASE = "contract"
 MAX_VIOLATIONS_KEPT = 10
 # A correct server answers a valid case 202, 409 (prospect state) or 422 (unknown prospect or conversation);
-# an invalid one 400 (422 tolerated: the order of shape and data validation is a decided detail). 429 is
-# waited out; one left after the retries is not the case's fault.
+# an invalid one 400 only: a shape error is never 422, which is for rules that need stored data. 429 is
+# waited out by the client and never judged by these two checks.
 SCHEMATHESIS_CONFIG = {
     "checks": {
         "positive_data_acceptance": {"expected-statuses": ["202", "409", "422", "429"]},
-        "negative_data_rejection": {"expected-statuses": ["400", "422", "429"]},
+        "negative_data_rejection": {"expected-statuses": ["400", "429"]},
     }
 }
-
-
-class SpecError(Exception):
-    """The contract file cannot be loaded or lacks the operation; the CLI exits 2."""
+MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+DATABASE_KEYS = {mode: f"sonarly-conformance.contract.{mode.value}".encode() for mode in MODES}
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ CHECKS = (
     ContractCheck(
         negative_data_rejection,
         "A request that breaks the schema is rejected with 400 VALIDATION_ERROR",
-        "400 VALIDATION_ERROR (422 tolerated)",
+        "400 VALIDATION_ERROR (never 422: that is for stored data)",
         (GenerationMode.NEGATIVE,),
         judges_429=False,
     ),
@@ -125,56 +128,106 @@ def to_outgoing(case: Case, base_url: str) -> Outgoing:
     fields = {name: kwargs.get(name) for name in ("method", "url", "headers", "params", "json", "data")}
     prepared = requests.Request(**fields).prepare()
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
-    return Outgoing(str(prepared.method), str(prepared.url), dict(prepared.headers), body)
+    headers = {
+        str(name): value if isinstance(value, str) else value.decode("latin-1")
+        for name, value in prepared.headers.items()
+    }
+    return Outgoing(str(prepared.method), str(prepared.url), headers, body if isinstance(body, bytes) else None)
 
 
 class ContractPhase:
-    """Runs both modes and tallies each Schemathesis check as a named check of the kit."""
+    """Runs both modes and tallies each selected Schemathesis check as a named check of the kit.
 
-    def __init__(self, operation: APIOperation, settings: Settings, profile: Profile, client: Client) -> None:
+    Violations are tallied, not raised, so one run reports every broken rule; the choices of a case that
+    found a violation are saved to the Hypothesis database by hand, and Phase.reuse replays them first on
+    the next run (Hypothesis drops an entry once its replay no longer fails).
+    """
+
+    def __init__(
+        self,
+        operation: APIOperation,
+        settings: Settings,
+        profile: Profile,
+        client: Client,
+        database: ExampleDatabase | None = None,
+    ) -> None:
         self.operation = operation
         self.settings = settings
         self.profile = profile
         self.client = client
+        self.database = database
         self.results = {check.name: CheckResult(check.name, check.rule, PHASE) for check in CHECKS}
+        self.cases = dict.fromkeys(MODES, 0)
+        self.timeouts = 0
         self.stopped: str | None = None
 
-    def run(self, progress: Callable[[], None] = lambda: None) -> list[CheckResult]:
-        """Explore positive then negative cases within the profile's example budget."""
-        for mode, examples in (
-            (GenerationMode.POSITIVE, self.profile.positive_examples),
-            (GenerationMode.NEGATIVE, self.profile.negative_examples),
-        ):
-            self._explore(mode, examples, progress)
-        if self.stopped:
-            for result in self.results.values():
-                result.skip_reason = result.skip_reason or f"stopped early: {self.stopped}"
+    def run(
+        self,
+        progress: Callable[[], None] = lambda: None,
+        excluded: Callable[[str], str | None] = lambda name: None,
+        stopped: str | None = None,
+    ) -> list[CheckResult]:
+        """Explore positive then negative cases within the profile's example budget and the client's budget."""
+        self.stopped = stopped
+        selected = [check for check in CHECKS if excluded(check.name) is None]
+        modes = {mode for check in selected for mode in check.modes}
+        for mode, examples in zip(MODES, (self.profile.positive_examples, self.profile.negative_examples), strict=True):
+            if mode in modes:
+                self._explore(mode, examples, selected, progress)
+        for check in CHECKS:
+            self._conclude(check, excluded(check.name))
         return list(self.results.values())
 
-    def _explore(self, mode: GenerationMode, examples: int, progress: Callable[[], None]) -> None:
+    def _conclude(self, check: ContractCheck, excluded: str | None) -> None:
+        """Deselected, incomplete (a mode it judges sent no case before the stop) or complete."""
+        result = self.results[check.name]
+        if excluded is not None:
+            result.skip_reason = excluded
+            return
+        missing = [mode.value for mode in check.modes if self.cases[mode] == 0]
+        if self.stopped and missing:
+            result.incomplete_reason = f"no {' or '.join(missing)} case was sent: {self.stopped}"
+        elif self.stopped:
+            counts = ", ".join(f"{self.cases[mode]} {mode.value}" for mode in check.modes)
+            result.note = f"cut short after {counts} case(s): {self.stopped}"
+
+    def _explore(
+        self, mode: GenerationMode, examples: int, checks: list[ContractCheck], progress: Callable[[], None]
+    ) -> None:
+        if self.stopped is not None:
+            return
+
         @settings(
             max_examples=examples,
-            database=None,
+            database=self.database,
             deadline=None,
-            phases=[Phase.explicit, Phase.generate],
+            phases=[Phase.explicit, Phase.reuse, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
         @given(case=fixture_cases(self.operation, mode, self.settings))
         def explore(case: Case) -> None:
             if self.stopped is not None:
                 raise BudgetExhausted(self.stopped)  # ends Hypothesis' loop; nothing is left to send
-            self._exercise(case)
+            if self._exercise(case, checks):
+                self._remember(mode)
             progress()
 
+        explore._hypothesis_internal_database_key = DATABASE_KEYS[mode]  # type: ignore[attr-defined]
         if self.settings.seed is not None:
             explore = hypothesis_seed(self.settings.seed)(explore)
-        if self.stopped is None:
-            try:
-                explore()
-            except BudgetExhausted:
-                pass
+        try:
+            explore()
+        except BudgetExhausted:
+            pass
 
-    def _exercise(self, case: Case) -> None:
+    def _remember(self, mode: GenerationMode) -> None:
+        """Save the current case's choices, so the next run replays it first (Phase.reuse)."""
+        if self.database is not None:
+            choices = current_build_context().data.choices
+            self.database.save(DATABASE_KEYS[mode], choices_to_bytes(choices))
+
+    def _exercise(self, case: Case, checks: list[ContractCheck]) -> bool:
+        """Send one case and judge it; True when it found a new violation."""
         try:
             request = to_outgoing(case, self.settings.base_url)
         except (ValueError, UnicodeError, requests.RequestException):
@@ -183,15 +236,24 @@ class ContractPhase:
             exchange = self.client.send(request)
         except BudgetExhausted as exc:
             self.stopped = str(exc)
-            return
+            return False
+        except StillRateLimited:
+            return False  # a 429 left after waiting is no case's fault: not judged
+        except RequestTimedOut:
+            self.timeouts += 1
+            if self.timeouts >= MAX_TIMEOUTS:
+                self.stopped = f"{self.timeouts} requests got no answer within --request-timeout"
+            return False
         except TransportFailure as exc:
             self._record_transport_failure(exc)
-            return
-        self._judge(case, exchange)
-
-    def _judge(self, case: Case, exchange: Exchange) -> None:
+            return True
         mode = case.meta.generation.mode if case.meta else GenerationMode.POSITIVE
-        for check in CHECKS:
+        self.cases[mode] += 1
+        return self._judge(case, exchange, mode, checks)
+
+    def _judge(self, case: Case, exchange: Exchange, mode: GenerationMode, checks: list[ContractCheck]) -> bool:
+        found = False
+        for check in checks:
             if mode not in check.modes or (exchange.status == 429 and not check.judges_429):
                 continue
             result = self.results[check.name]
@@ -199,10 +261,11 @@ class ContractPhase:
             try:
                 case.validate_response(exchange.raw, checks=[check.function])
             except FailureGroup as group:
-                self._keep(check, exchange, group, mode)
+                found = self._keep(check, exchange, group, mode) or found
+        return found
 
-    def _keep(self, check: ContractCheck, exchange: Exchange, group: FailureGroup, mode: GenerationMode) -> None:
-        result = self.results[check.name]
+    def _keep(self, check: ContractCheck, exchange: Exchange, group: FailureGroup, mode: GenerationMode) -> bool:
+        result, kept = self.results[check.name], False
         for failure in group.exceptions:
             actual = f"{exchange.summary()} to a {mode.value} case: {failure.title}"
             if any(v.actual == actual for v in result.violations):
@@ -210,6 +273,8 @@ class ContractPhase:
             if len(result.violations) < MAX_VIOLATIONS_KEPT:
                 violation = Violation(result.rule, check.expected, actual, exchange.request, failure.message)
                 result.violations.append(violation)
+                kept = True
+        return kept
 
     def _record_transport_failure(self, exc: TransportFailure) -> None:
         result = self.results[f"contract.{not_a_server_error.__name__}"]

@@ -15,7 +15,6 @@ class Profile:
     concurrent_duplicates: int
     stateful_examples: int
     stateful_steps: int
-    max_429_retries: int = 5
 
 
 PROFILES = {

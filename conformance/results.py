@@ -15,7 +15,8 @@ class Status(StrEnum):
 
     PASSED = "passed"
     FAILED = "failed"
-    SKIPPED = "skipped"
+    INCOMPLETE = "incomplete"  # required, but could not run (completely): budget, timeouts, a lasting 429
+    SKIPPED = "skipped"  # not required: an optional fixture missing, deselected, or nothing to judge
 
 
 @dataclass(frozen=True)
@@ -50,20 +51,26 @@ class CheckResult:
     count: int = 0
     violations: list[Violation] = field(default_factory=list)
     skip_reason: str | None = None
+    incomplete_reason: str | None = None
+    note: str = ""
 
     @property
     def status(self) -> Status:
-        """Failed beats skipped: a partial run that found a violation still reports it."""
+        """Failed beats incomplete beats skipped: a partial run that found a violation still reports it."""
         if self.violations:
             return Status.FAILED
+        if self.incomplete_reason is not None:
+            return Status.INCOMPLETE
         if self.skip_reason is not None or self.count == 0:
             return Status.SKIPPED
         return Status.PASSED
 
     @property
     def reason(self) -> str:
-        """Why a check was skipped (also explains a check that judged nothing)."""
-        return self.skip_reason or ("nothing to judge in this run" if self.count == 0 else "")
+        """Why a check did not run (fully), or a note on how it ran."""
+        if self.incomplete_reason is not None:
+            return "not run: " + self.incomplete_reason
+        return self.skip_reason or ("nothing to judge in this run" if self.count == 0 else self.note)
 
 
 def record(result: CheckResult, assertion: Callable[..., None], *args: Any, label: str = "") -> bool:

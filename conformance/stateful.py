@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis.database import ExampleDatabase
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from conformance.assertions import rejected_with, same_data, status_in
 from conformance.budget import BudgetExhausted
-from conformance.client import Client, TransportFailure
+from conformance.client import Client, RequestTimedOut, StillRateLimited, TransportFailure
 from conformance.exchange import DEFAULT_CHANNEL, Exchange
 from conformance.messages import Messages, unknown_id
 from conformance.profiles import Profile
@@ -97,8 +98,11 @@ def build_machine(messages: Messages, client: Client, steps: list[int], stop: li
             header = None if key is None else f"{self.prefix}-{key}"
             try:
                 exchange = client.send(messages.post(raw=json.dumps(body).encode(), key=header))
-            except BudgetExhausted as exc:
+            except (BudgetExhausted, StillRateLimited) as exc:
                 stop.append(str(exc))
+                return
+            except RequestTimedOut:
+                stop.append(f"a request got no answer within --request-timeout {client.timeout:g} s")
                 return
             steps[0] += 1
             bound = self.bound.get(key) if key is not None else None
@@ -119,19 +123,31 @@ def _shrunk(failure: BaseException) -> Violation:
     return Violation(found.rule, found.expected, found.actual, found.request, "minimal failing sequence:\n" + sequence)
 
 
-def run_stateful(settings_: Settings, profile: Profile, client: Client, progress: Callable[[], None]) -> CheckResult:
-    """Run the machine; a failure is reported with its shrunk sequence of steps."""
+def run_stateful(
+    settings_: Settings,
+    profile: Profile,
+    client: Client,
+    progress: Callable[[], None],
+    database: ExampleDatabase | None = None,
+) -> CheckResult:
+    """Run the machine; a failure is reported with its shrunk sequence of steps.
+
+    --seed is applied to the machine class (run_state_machine_as_test copies it), so a seeded run sends the
+    same sequences; a failing sequence goes to the database and Phase.reuse replays it first next time.
+    """
     result = CheckResult(NAME, RULE, "stateful")
-    steps, stop = [0], []
+    steps: list[int] = [0]
+    stop: list[str] = []
     machine = build_machine(Messages(settings_), client, steps, stop)
+    if settings_.seed is not None:
+        machine = seed(settings_.seed)(machine)
     config = settings(
         max_examples=profile.stateful_examples,
         stateful_step_count=profile.stateful_steps,
         deadline=None,
-        database=None,
-        phases=[Phase.generate, Phase.shrink],
+        database=database,
+        phases=[Phase.reuse, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
-        derandomize=settings_.seed is not None,
         print_blob=False,
     )
     try:
@@ -140,10 +156,14 @@ def run_stateful(settings_: Settings, profile: Profile, client: Client, progress
         result.violations += [_shrunk(failure) for failure in group.exceptions]
     except* TransportFailure as group:
         result.violations += [
-            Violation(RULE, "an HTTP response", str(failure), failure.request) for failure in group.exceptions
+            Violation(RULE, "an HTTP response", str(failure), failure.request)
+            for failure in group.exceptions
+            if isinstance(failure, TransportFailure)
         ]
     result.count = steps[0]
     progress()
-    if stop and not result.violations:
-        result.skip_reason = f"stopped early: {stop[0]}"
+    if stop and steps[0] < profile.stateful_steps:  # not even one full sequence ran
+        result.incomplete_reason = stop[0]
+    elif stop:
+        result.note = f"cut short after {steps[0]} steps: {stop[0]}"
     return result

@@ -29,6 +29,7 @@ CONFORMANCE_KEYS = (
 
 
 @click.group()
+@click.version_option(package_name="sonarly-mock-kit", prog_name="sonarly-mock")
 def main() -> None:
     """Sonarly mock server: a stateful, contract-driven mock of the queue-response endpoint."""
 

@@ -63,10 +63,13 @@ class KitRun:
 
 
 def run_kit(base_url: str, tmp_path: Path, *extra: str, fixtures: dict[str, str] | None = None) -> KitRun:
-    """Run `sonarly-conformance run` in-process with the demo fixtures and a fixed seed."""
+    """Run `sonarly-conformance run` in-process with the demo fixtures, a fixed seed and a private database."""
     junit = tmp_path / "junit.xml"
-    args = ["run", "--base-url", base_url, "--seed", SEED, "--junit-xml", str(junit)]
+    database = str(tmp_path / "hypothesis")
+    args = ["run", "--base-url", base_url, "--seed", SEED, "--junit-xml", str(junit), "--hypothesis-database", database]
     for name, value in (fixtures or FIXTURES).items():
         args += ["--" + name.replace("_", "-"), value]
+    if "--seed" in extra:
+        args = args[:4] + args[6:]  # the caller's seed wins
     result = CliRunner().invoke(main, [*args, *extra], env={"SONARLY_CONFIG": ""}, catch_exceptions=False)
     return KitRun(result.exit_code, result.output, junit.read_text() if junit.exists() else "")
