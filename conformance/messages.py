@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -15,9 +16,19 @@ JSON = "application/json"
 _DEFAULT = object()
 
 
+_FRESH_KEY = re.compile(r"[0-9a-fA-F]{32}(-[0-9]+)?$")
+DEFAULT_CHANNEL = "direct_message"
+
+
 def new_key(label: str) -> str:
     """A fresh Idempotency-Key nobody has used, readable in server logs."""
     return f"conformance-{label}-{uuid.uuid4().hex}"
+
+
+def is_fresh_key(key: str | None) -> bool:
+    """Whether a key ends in a random 128-bit suffix (`new_key`, or the model phase's `<hex>-<n>`): no earlier run
+    can have bound it."""
+    return key is not None and _FRESH_KEY.search(key) is not None
 
 
 def unknown_id(prefix: str) -> str:
@@ -43,10 +54,18 @@ class Messages:
             body["conversationId"] = self.settings.conversation_id
         return {**body, **extra}
 
-    def inmail(self, message: str = "Conformance check: InMail.", subject: str = "Conformance") -> dict[str, Any]:
-        """An inmail body to the InMail fixture (or the main prospect when none is configured)."""
-        prospect = self.settings.inmail_prospect_id or self.settings.prospect_id
+    def inmail(
+        self, message: str = "Conformance check: InMail.", subject: str = "Conformance", prospect_id: str | None = None
+    ) -> dict[str, Any]:
+        """An inmail body to `prospect_id`, by default the InMail fixture (or the main prospect without one)."""
+        prospect = prospect_id or self.settings.inmail_prospect_id or self.settings.prospect_id
         return {"prospectId": prospect, "message": message, "channel": "inmail", "subject": subject}
+
+    def for_channel(self, channel: str, message: str = "Conformance check: channel.") -> dict[str, Any]:
+        """A valid body for any channel of the spec's enum: a direct message, or an InMail-shaped body."""
+        if channel == DEFAULT_CHANNEL:
+            return self.direct(message=message)
+        return {**self.inmail(message=message), "channel": channel}
 
     def post(
         self,

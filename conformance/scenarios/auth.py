@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from schemathesis import APIOperation
+
 from conformance.assertions import rejected_with
-from conformance.messages import new_key, unknown_id
+from conformance.messages import DEFAULT_CHANNEL, new_key, unknown_id
 from conformance.scenarios.base import ScenarioContext, scenario
+from conformance.spec_rules import request_schema
 
 MALFORMED = b'{"prospectId": "prs_x", "message": '
 
@@ -40,15 +43,22 @@ def before_validation(ctx: ScenarioContext) -> None:
 
 @scenario(
     "auth.restricted_key",
-    "A valid key without messages:write is 403 FORBIDDEN, before any body validation",
+    "A valid key without messages:write is 403 FORBIDDEN for every channel, before any body validation",
     needs=("restricted_api_key",),
 )
 def restricted_key(ctx: ScenarioContext) -> None:
     restricted = ctx.settings.restricted_api_key
-    exchange = ctx.post(ctx.messages.direct(), api_key=restricted, key=new_key("auth"))
-    ctx.expect(rejected_with, exchange, {403}, "FORBIDDEN", label="valid body")
+    for channel in channels(ctx.operation):
+        exchange = ctx.post(ctx.messages.for_channel(channel), api_key=restricted, key=new_key("auth"))
+        ctx.expect(rejected_with, exchange, {403}, "FORBIDDEN", label=f"valid {channel} body")
     exchange = ctx.post(raw=MALFORMED, api_key=restricted)
     ctx.expect(rejected_with, exchange, {403}, "FORBIDDEN", label="malformed JSON")
+
+
+def channels(operation: APIOperation) -> list[str]:
+    """The channels the spec's request schema enumerates."""
+    channel = request_schema(operation).get("properties", {}).get("channel", {})
+    return [str(value) for value in channel.get("enum", [DEFAULT_CHANNEL])]
 
 
 @scenario(

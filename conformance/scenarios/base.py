@@ -18,6 +18,8 @@ from conformance.results import CheckResult, record
 from conformance.settings import Settings
 
 PHASE = "scenario"
+FIRST = 0  # runs before any other scenario: it needs fixture state that later scenarios may change
+DEFAULT_ORDER = 100
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Scenario:
     rule: str
     run: Callable[[ScenarioContext], None]
     needs: tuple[str, ...] = ()
+    order: int = DEFAULT_ORDER
 
     def missing(self, settings: Settings) -> list[str]:
         """The options this scenario needs that the run did not get."""
@@ -37,11 +40,18 @@ class Scenario:
 REGISTRY: list[Scenario] = []
 
 
-def scenario(name: str, rule: str, needs: Sequence[str] = ()) -> Callable[[Callable], Callable]:
-    """Register a scenario function under a stable check name."""
+def scenario(
+    name: str, rule: str, needs: Sequence[str] = (), order: int = DEFAULT_ORDER
+) -> Callable[[Callable], Callable]:
+    """Register a scenario function under a stable check name.
+
+    The registry stays sorted by `order` (stable for equal orders), so a scenario that depends on the
+    fixtures' state says so explicitly instead of relying on which module happens to be imported first.
+    """
 
     def register(function: Callable[[ScenarioContext], None]) -> Callable[[ScenarioContext], None]:
-        REGISTRY.append(Scenario(name, rule, function, tuple(needs)))
+        REGISTRY.append(Scenario(name, rule, function, tuple(needs), order))
+        REGISTRY.sort(key=lambda registered: registered.order)
         return function
 
     return register

@@ -1,4 +1,4 @@
-"""Idempotency: replays, conflicts, failed requests, distinct ids and concurrent duplicates."""
+"""Idempotency: replays, conflicts, failed requests, key case, distinct ids and concurrent duplicates."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from conformance.assertions import accepted, distinct_ids, one_id, rejected_with, replayed_or_in_use, same_data
 from conformance.messages import new_key, unknown_id
 from conformance.scenarios.base import ScenarioContext, scenario
+from conformance.scenarios.conflicts import conflicting_bodies
 
 
 @scenario("idempotency.replay", "Same key and same body replays the original: 202 with identical data")
@@ -32,31 +33,68 @@ def replay_reordered(ctx: ScenarioContext) -> None:
     ctx.expect(same_data, first, ctx.post(explicit, key=key), label="default channel spelled out")
 
 
-@scenario("idempotency.conflict", "Same key, different body is 409 IDEMPOTENCY_CONFLICT and schedules nothing")
+@scenario(
+    "idempotency.conflict",
+    "Same key, different body is 409 IDEMPOTENCY_CONFLICT for a change to any member (changed, added, removed, "
+    "or only white space in message); nothing is bound, so the original body still replays",
+)
 def conflict(ctx: ScenarioContext) -> None:
     key, body = new_key("conflict"), ctx.messages.direct(message="Conformance: conflict, original.")
     first = ctx.post(body, key=key)
     if not ctx.expect(accepted, first, label="first request"):
         return
-    other = ctx.post({**body, "message": "Conformance: conflict, different."}, key=key)
-    ctx.expect(rejected_with, other, {409}, "IDEMPOTENCY_CONFLICT", label="different message")
-    ctx.expect(same_data, first, ctx.post(body, key=key), label="original body after the conflict")
+    for label, other in conflicting_bodies(ctx.operation, body):
+        ctx.expect(rejected_with, ctx.post(other, key=key), {409}, "IDEMPOTENCY_CONFLICT", label=label)
+    ctx.expect(same_data, first, ctx.post(body, key=key), label="original body after the conflicts")
+
+
+@scenario(
+    "idempotency.conflict_inmail",
+    "Same key, an InMail body changed in any member (subject included) is 409 IDEMPOTENCY_CONFLICT",
+    needs=("inmail_prospect_id",),
+)
+def conflict_inmail(ctx: ScenarioContext) -> None:
+    key, body = new_key("conflict"), ctx.messages.inmail(message="Conformance: InMail conflict, original.")
+    first = ctx.post(body, key=key)
+    if first.status == 409 and first.error_code == "INMAIL_NOT_ELIGIBLE":
+        ctx.result.skip_reason = "the InMail prospect already has a conversation (data condition)"
+        return
+    if not ctx.expect(accepted, first, label="first request"):
+        return
+    for label, other in conflicting_bodies(ctx.operation, body, members=("subject", "channel")):
+        ctx.expect(rejected_with, ctx.post(other, key=key), {409}, "IDEMPOTENCY_CONFLICT", label=label)
+    ctx.expect(same_data, first, ctx.post(body, key=key), label="original body after the conflicts")
 
 
 @scenario(
     "idempotency.failed_request_binds_no_key",
-    "Only a 202 binds a key: after a 400 or 422 the same key schedules the corrected request",
+    "Only a 202 binds a key: after a 400, a 422 or a prospect-state 409 the same key schedules the corrected request",
 )
 def failed_request_binds_no_key(ctx: ScenarioContext) -> None:
     body = ctx.messages.direct(message="Conformance: retry after a failure.")
-    for label, broken, status in (
-        ("after a 400", {**body, "message": "   "}, 400),
-        ("after a 422", {**body, "prospectId": unknown_id("prs"), "conversationId": None}, 422),
+    state = ctx.messages.inmail(
+        message="Conformance: InMail to a prospect with a chat.", prospect_id=body["prospectId"]
+    )
+    for label, broken, status, code in (
+        ("after a 400", {**body, "message": "   "}, 400, "VALIDATION_ERROR"),
+        ("after a 422", {"prospectId": unknown_id("prs"), "message": body["message"]}, 422, "VALIDATION_ERROR"),
+        ("after a 409", state, 409, "INMAIL_NOT_ELIGIBLE"),
     ):
         key = new_key("unbound")
-        failed = ctx.post({k: v for k, v in broken.items() if v is not None}, key=key)
-        if ctx.expect(rejected_with, failed, {status}, "VALIDATION_ERROR", label=f"failing request {label}"):
+        failed = ctx.post(broken, key=key)
+        if ctx.expect(rejected_with, failed, {status}, code, label=f"failing request {label}"):
             ctx.expect(accepted, ctx.post(body, key=key), label=f"corrected request {label}")
+
+
+@scenario(
+    "idempotency.key_case_sensitive",
+    "Keys are compared byte for byte: two keys that differ only in letter case schedule two responses",
+)
+def key_case_sensitive(ctx: ScenarioContext) -> None:
+    key, body = new_key("Case"), ctx.messages.direct(message="Conformance: key case.")
+    exchanges = [ctx.post(body, key=variant) for variant in (key, key.lower())]
+    if all(ctx.expect(accepted, exchange, label=f"key {i + 1}") for i, exchange in enumerate(exchanges)):
+        ctx.expect(distinct_ids, exchanges)
 
 
 @scenario("idempotency.distinct_keys", "Different keys schedule different responses (distinct ids)")
@@ -89,4 +127,6 @@ def concurrent_duplicates(ctx: ScenarioContext) -> None:
     if not ctx.expect(accepted, winners[0] if winners else exchanges[0], label="at least one 202"):
         return
     ctx.expect(one_id, winners, label="ids of the concurrent 202s")
+    for exchange in winners[1:]:
+        ctx.expect(same_data, winners[0], exchange, label="data of every concurrent 202")
     ctx.expect(same_data, winners[0], ctx.post(body, key=key), label="replay after the race")

@@ -10,55 +10,21 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from starlette.types import ASGIApp
 
+from faulty import variants_semantic
+from faulty.fault import Fault, mock, with_data, wrap_outcomes
 from faulty.middleware import CountInFlight, RewriteResponse, ShortCircuit, header
-from mock_server.config import MockConfig
 from mock_server.domain import access, idempotency, service
 from mock_server.domain.idempotency import IdempotencyStore, Replay, fingerprint
 from mock_server.domain.service import Outcome
 from mock_server.domain.sessions import read_clock
 from mock_server.http import envelope, handlers, security
-from mock_server.http.app import create_app
 from mock_server.http.envelope import EnvelopeError, validation_error
-
-Build = Callable[[pytest.MonkeyPatch], ASGIApp]
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One deliberately broken rule and the kit check that must report it."""
-
-    name: str
-    check: str
-    build: Build
-    args: tuple[str, ...] = ("--profile", "quick")
-
-
-def mock(rate_limit: str = "100/s", **config: Any) -> ASGIApp:
-    """The real mock with its demo data, in memory."""
-    return create_app(MockConfig(rate_limit=rate_limit, **config))
-
-
-def wrap_outcomes(monkeypatch: pytest.MonkeyPatch, change: Callable[[Outcome, str | None], Outcome]) -> None:
-    """Bend what the handler returns, new and replayed alike, keeping the domain itself correct."""
-    original = handlers.queue_response
-
-    def bent(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
-        return change(original(store, session, group_id, body, key, *rest), key)
-
-    monkeypatch.setattr(handlers, "queue_response", bent)
-
-
-def _data(outcome: Outcome, **changes: Any) -> Outcome:
-    return Outcome({**outcome.data, **changes}, outcome.replayed)
-
 
 # --- authentication and authorization -------------------------------------------------------------------
 
@@ -113,7 +79,7 @@ def replay_schedules_again(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def replay_with_other_data(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    wrap_outcomes(monkeypatch, lambda o, _: _data(o, messageId="msg_replayed") if o.replayed else o)
+    wrap_outcomes(monkeypatch, lambda o, _: with_data(o, messageId="msg_replayed") if o.replayed else o)
     return mock()
 
 
@@ -203,12 +169,12 @@ def keyless_deduplicated(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def channel_not_echoed(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    wrap_outcomes(monkeypatch, lambda o, _: _data(o, channel="direct_message"))
+    wrap_outcomes(monkeypatch, lambda o, _: with_data(o, channel="direct_message"))
     return mock()
 
 
 def idempotency_key_not_echoed(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    wrap_outcomes(monkeypatch, lambda o, _: _data(o, idempotencyKey=None))
+    wrap_outcomes(monkeypatch, lambda o, _: with_data(o, idempotencyKey=None))
     return mock()
 
 
@@ -221,7 +187,7 @@ def scheduled_in_the_past(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
     def shift(outcome: Outcome, _: str | None) -> Outcome:
         when = datetime.now(UTC) - timedelta(hours=1)
-        return _data(outcome, scheduledAt=when.isoformat(timespec="milliseconds")[:-6] + "Z")
+        return with_data(outcome, scheduledAt=when.isoformat(timespec="milliseconds")[:-6] + "Z")
 
     wrap_outcomes(monkeypatch, shift)
     return mock()
@@ -261,4 +227,5 @@ FAULTS = (
     Fault("constant_trace_id", "envelope.trace_id_distinct", constant_trace_id),
     Fault("unknown_prospect_is_404", "data.unknown_prospect", unknown_prospect_is_404),
     Fault("retry_after_missing", "rate_limit.retry_after", retry_after_missing),
+    *variants_semantic.FAULTS,
 )
