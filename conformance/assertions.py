@@ -22,6 +22,16 @@ def describe(exchange: Exchange) -> str:
     return text
 
 
+def details_name(exchange: Exchange, field: str, *, rule: str) -> None:
+    """`error.details` is a string naming the offending field, so a client can tell the user what to fix
+    (contract: "names the offending field(s) in plain words"); matched case-insensitively, as words would be."""
+    error = exchange.envelope.get("error")
+    details = error.get("details") if isinstance(error, dict) else None
+    if not isinstance(details, str) or field.lower() not in details.lower():
+        shown = details[:DETAIL_LIMIT] if isinstance(details, str) else details
+        raise CheckFailed(rule, f"error.details naming {field}", f"error.details {shown!r}", exchange)
+
+
 def _statuses(allowed: Collection[int]) -> str:
     return " or ".join(str(status) for status in sorted(allowed))
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft4Validator
 from schemathesis import APIOperation
 
-from conformance.assertions import describe
+from conformance.assertions import describe, details_name
 from conformance.exchange import Exchange
 from conformance.messages import JSON, Messages, new_key
 from conformance.results import CheckFailed
@@ -87,6 +87,7 @@ class Probe:
     raw: bytes | None = None
     content_type: str | None = JSON
     key: str | None = None
+    names: str | None = None  # a refusal whose error.details must name this field (member or header)
 
     def wire(self) -> bytes:
         """The exact bytes sent."""
@@ -145,7 +146,8 @@ def answered(exchange: Exchange, expect: frozenset[Outcome], *, rule: str) -> No
 
 
 def send(ctx: ScenarioContext, probes: Iterable[Probe], tag: str = "validation") -> None:
-    """Send each probe with a fresh Idempotency-Key (unless it tests one) and judge its answer."""
+    """Send each probe with a fresh Idempotency-Key (unless it tests one) and judge its answer; a refusal
+    that must name a field is judged on its error.details only once its status and code are right."""
     for probe in probes:
         key = probe.key if probe.key is not None else new_key(tag)
         try:
@@ -154,7 +156,8 @@ def send(ctx: ScenarioContext, probes: Iterable[Probe], tag: str = "validation")
             unsent = f"not sent (the HTTP client cannot encode it): {probe.label}"
             ctx.result.note = f"{ctx.result.note}; {unsent}" if ctx.result.note else unsent
             continue
-        ctx.expect(answered, exchange, probe.expect, label=probe.label)
+        if ctx.expect(answered, exchange, probe.expect, label=probe.label) and probe.names is not None:
+            ctx.expect(details_name, exchange, probe.names, label=f"{probe.label}: error.details")
 
 
 def reference_outcome(base: Base, member: str, value: Any) -> frozenset[Outcome] | None:
@@ -292,6 +295,12 @@ def _run_ends(characters: Iterable[str]) -> list[str]:
         else:
             runs.append([code])
     return [chr(code) for run in runs for code in run]
+
+
+def key_of_length(length: int) -> str:
+    """A key of exactly `length` characters that no earlier run used (it ends in a random suffix)."""
+    unique = "conformance-" + uuid.uuid4().hex
+    return (unique * (length // len(unique) + 1))[-length:]
 
 
 def key_probes(operation: APIOperation, messages: Messages) -> list[Probe]:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 
 from conformance.assertions import accepted, distinct_ids, one_id, rejected_with, replayed_or_in_use, same_data
-from conformance.messages import new_key, unknown_id
+from conformance.messages import DEFAULT_CHANNEL, new_key, unknown_id
+from conformance.probes import encode
 from conformance.scenarios.base import ScenarioContext, scenario
 from conformance.scenarios.conflicts import conflicting_bodies
+from conformance.spec_rules import additional_properties_allowed, body_validator
+
+# One character of each UTF-8 width beyond ASCII; the last is outside the BMP, so its escape is a surrogate pair.
+NON_ASCII = "café, 5 €, 😀"
 
 
 @scenario("idempotency.replay", "Same key and same body replays the original: 202 with identical data")
@@ -20,17 +25,20 @@ def replay(ctx: ScenarioContext) -> None:
 
 @scenario(
     "idempotency.replay_reordered",
-    "Same body means the same JSON value: member order, white space and an explicit default channel replay",
+    "Same body means the same JSON value after parsing: member order, white space, an explicit default channel "
+    "and non-ASCII characters written as \\uXXXX escapes instead of literal UTF-8 all replay (202, same data)",
 )
 def replay_reordered(ctx: ScenarioContext) -> None:
-    key, body = new_key("reordered"), ctx.messages.direct(message="Conformance: reordered replay.")
-    first = ctx.post(body, key=key)
+    key, body = new_key("reordered"), ctx.messages.direct(message=f"Conformance: reordered replay, {NON_ASCII}.")
+    first = ctx.post(raw=encode(body), key=key)  # non-ASCII characters as literal UTF-8
     if not ctx.expect(accepted, first, label="first request"):
         return
-    reordered = json.dumps(dict(reversed(body.items())), indent=3).encode()
+    reordered = json.dumps(dict(reversed(body.items())), indent=3, ensure_ascii=False).encode()
     ctx.expect(same_data, first, ctx.post(raw=reordered, key=key), label="members reordered, white space added")
-    explicit = {**body, "channel": "direct_message"}
-    ctx.expect(same_data, first, ctx.post(explicit, key=key), label="default channel spelled out")
+    explicit = encode({**body, "channel": DEFAULT_CHANNEL})
+    ctx.expect(same_data, first, ctx.post(raw=explicit, key=key), label="default channel spelled out")
+    escaped = json.dumps(body, ensure_ascii=True).encode()
+    ctx.expect(same_data, first, ctx.post(raw=escaped, key=key), label="non-ASCII characters as \\uXXXX escapes")
 
 
 @scenario(
@@ -68,7 +76,8 @@ def conflict_inmail(ctx: ScenarioContext) -> None:
 
 @scenario(
     "idempotency.failed_request_binds_no_key",
-    "Only a 202 binds a key: after a 400, a 422 or a prospect-state 409 the same key schedules the corrected request",
+    "Only a 202 binds a key: after a 400, a 422, a prospect-state 409 or (with --restricted-api-key) a 403, the "
+    "same key schedules the corrected request",
 )
 def failed_request_binds_no_key(ctx: ScenarioContext) -> None:
     body = ctx.messages.direct(message="Conformance: retry after a failure.")
@@ -84,6 +93,32 @@ def failed_request_binds_no_key(ctx: ScenarioContext) -> None:
         failed = ctx.post(broken, key=key)
         if ctx.expect(rejected_with, failed, {status}, code, label=f"failing request {label}"):
             ctx.expect(accepted, ctx.post(body, key=key), label=f"corrected request {label}")
+    if ctx.settings.restricted_api_key:  # optional: the rest of the check runs without it
+        key = new_key("unbound")
+        forbidden = ctx.post(body, key=key, api_key=ctx.settings.restricted_api_key)
+        if ctx.expect(rejected_with, forbidden, {403}, "FORBIDDEN", label="same body with the restricted key"):
+            ctx.expect(accepted, ctx.post(body, key=key), label="same body with the writer key after a 403")
+
+
+@scenario(
+    "idempotency.validation_before_idempotency",
+    "The request shape is validated before the key is looked up: a key bound by a 202, sent with a shape-invalid "
+    "body (white-space-only message, unknown property), is 400 VALIDATION_ERROR, not 409; the original body "
+    "then still replays (202, same data)",
+)
+def validation_before_idempotency(ctx: ScenarioContext) -> None:
+    key, body = new_key("shape"), ctx.messages.direct(message="Conformance: validation before idempotency.")
+    first = ctx.post(body, key=key)
+    if not ctx.expect(accepted, first, label="first request"):
+        return
+    is_valid = body_validator(ctx.operation).is_valid
+    invalid = [("white-space-only message", {**body, "message": "   "})]
+    if not additional_properties_allowed(ctx.operation):
+        invalid.append(("unknown property", {**body, "conformanceUnknown": "x"}))
+    for label, other in invalid:
+        if not is_valid(other):
+            ctx.expect(rejected_with, ctx.post(other, key=key), {400}, "VALIDATION_ERROR", label=label)
+    ctx.expect(same_data, first, ctx.post(body, key=key), label="original body after the shape errors")
 
 
 @scenario(

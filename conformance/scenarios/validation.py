@@ -17,6 +17,8 @@ from schemathesis import APIOperation
 
 from conformance.messages import Messages
 from conformance.probes import (
+    IDEMPOTENCY_KEY,
+    SHAPE_ERROR,
     WIDTHS,
     Base,
     Plan,
@@ -26,6 +28,7 @@ from conformance.probes import (
     body_size_probes,
     encode,
     fixture_bases,
+    key_of_length,
     key_probes,
     media_type_probes,
     payload_probes,
@@ -39,6 +42,7 @@ from conformance.spec_rules import (
     blank_characters,
     conditional_rules,
     enum_members,
+    header_schema,
     member_types,
     properties,
     required_members,
@@ -213,6 +217,26 @@ def unknown_property_probes(operation: APIOperation, messages: Messages) -> list
     return plan.probes
 
 
+def details_probes(operation: APIOperation, messages: Messages) -> list[Probe]:
+    """One refusal per body member (a required one missing, any other null, where the fixture sends it) and
+    an Idempotency-Key one past its length limit: each 400 must name that member or header in error.details."""
+    plan, candidates = Plan(operation), fixture_bases(operation, messages)
+    required = required_members(operation)
+    for member in properties(operation):
+        base = next((base for base in candidates if member in base.body), candidates[0])
+        if member in required:
+            body = {name: value for name, value in base.body.items() if name != member}
+            plan.refuse(f"{member} missing {base.where()}", body, names=member)
+        else:
+            plan.refuse(f"{member}: null {base.where()}", {**base.body, member: None}, names=member)
+    high = (header_schema(operation, IDEMPOTENCY_KEY) or {}).get("maxLength")
+    if high is not None:
+        label = f"{IDEMPOTENCY_KEY} of {high + 1} characters"
+        key = key_of_length(high + 1)
+        plan.probes.append(Probe(label, SHAPE_ERROR, candidates[0].body, key=key, names=IDEMPOTENCY_KEY))
+    return plan.probes
+
+
 Builder = Callable[[APIOperation, Messages], list[Probe]]
 
 
@@ -283,6 +307,14 @@ CHECKS: tuple[tuple[str, str, Builder], ...] = (
         "An Idempotency-Key of the header schema's length and characters is accepted; one past a length limit "
         f"or with a character outside the pattern is {SHAPE}",
         key_probes,
+    ),
+    (
+        "validation.details_name_the_field",
+        "A request-shape error's error.details names the offending field in plain words (contract: e.g. "
+        "`subject: required when channel is inmail`): for each body member refused once (a required member "
+        "missing, any other null) and an Idempotency-Key one past its maxLength, 400 VALIDATION_ERROR whose "
+        "error.details is a string containing the member or header name (case-insensitive)",
+        details_probes,
     ),
 )
 for _name, _rule, _build in CHECKS:

@@ -12,10 +12,18 @@ from typing import Any
 
 import httpx
 import pytest
-from faulty.harness import run_kit, serving
+from faulty.harness import FIXTURES, run_kit, serving
 from faulty.variants import mock
 
-from conformance.assertions import accepted, distinct_ids, one_id, rejected_with, replayed_or_in_use, same_data
+from conformance.assertions import (
+    accepted,
+    details_name,
+    distinct_ids,
+    one_id,
+    rejected_with,
+    replayed_or_in_use,
+    same_data,
+)
 from conformance.contract import load_operation
 from conformance.exchange import Exchange, Outgoing
 from conformance.invariants import (
@@ -33,12 +41,15 @@ from conformance.invariants import (
     timestamps_in_utc_milliseconds,
     trace_id_unique,
 )
+from conformance.messages import Messages
 from conformance.observers import OBSERVERS, Run, error_codes
 from conformance.results import CheckFailed, CheckResult, Status
 from conformance.scenarios import REGISTRY
 from conformance.scenarios.conflicts import conflicting_bodies
 from conformance.scenarios.methods import allow_lists, undocumented_methods
+from conformance.scenarios.validation import details_probes
 from conformance.settings import Settings
+from conformance.spec_rules import body_validator, properties
 from mock_server.domain import service
 from openapi import CONTRACT_SPEC
 
@@ -111,6 +122,25 @@ def test_same_data_distinct_and_one_id() -> None:
     assert fails(distinct_ids, [first, make(data=data())])
     assert not fails(distinct_ids, [first, make(data=data(id="b" * 24))])
     assert fails(one_id, [first, make(data=data(id="b" * 24))])
+
+
+def test_details_must_name_the_field_in_words() -> None:
+    named = make(400, error={**ERROR, "details": "subject: required when channel is inmail\nmessage: too long"})
+    assert not fails(details_name, named, "Subject")
+    assert not fails(details_name, named, "message")
+    assert fails(details_name, named, "prospectId")
+    assert fails(details_name, make(400, error=ERROR), "subject")  # details null names nothing
+    assert fails(details_name, make(400, error={**ERROR, "details": "invalid request"}), "subject")
+
+
+def test_details_probes_break_every_member_and_the_key_once() -> None:
+    settings = replace(SETTINGS, conversation_id="c", inmail_prospect_id="q")
+    probes = details_probes(OPERATION, Messages(settings))
+    assert [probe.names for probe in probes] == [*properties(OPERATION), "Idempotency-Key"]
+    validator = body_validator(OPERATION)
+    assert all(not validator.is_valid(probe.body) for probe in probes[:-1])
+    assert validator.is_valid(probes[-1].body) and len(probes[-1].key or "") == 256
+    assert all(probe.expect == {(400, "VALIDATION_ERROR")} for probe in probes)
 
 
 def test_concurrent_duplicate_outcomes() -> None:
@@ -324,3 +354,16 @@ def test_a_second_run_after_the_inmail_was_sent_skips_only_that_state_check(
     assert re.search(r"idempotency\.conflict_inmail .*skipped .*already has", second.output)
     assert re.search(r"state\.inmail_not_eligible .*passed", second.output)
     assert re.search(r"state\.foreign_conversation .*passed", second.output)
+
+
+def test_an_ineligible_inmail_fixture_is_skipped_and_a_403_needs_its_fixture(tmp_path: Path) -> None:
+    """A 409 INMAIL_NOT_ELIGIBLE to the InMail fixture is a data condition: the check says so instead of
+    passing, and the run stays green and complete; the 403 part of binds_no_key runs only with its key."""
+    fixtures = {name: value for name, value in FIXTURES.items() if name != "restricted_api_key"}
+    fixtures["inmail_prospect_id"] = FIXTURES["prospect_id"]  # has a chat: never eligible for an InMail
+    only = ("--profile", "quick", "--only", "data.inmail_accepted", "--only", "idempotency.failed_request_binds_no_key")
+    with serving(mock()) as base_url:
+        run = run_kit(base_url, tmp_path, *only, fixtures=fixtures)
+    assert run.exit_code == 0, run.output
+    assert re.search(r"data\.inmail_accepted .*skipped .*already has a conversation", run.output)
+    assert re.search(r"idempotency\.failed_request_binds_no_key .*passed .* 6 ", run.output), run.output

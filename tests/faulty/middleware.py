@@ -64,6 +64,26 @@ class RewriteRequestJson:
         await self.app(_with_length(scope, body), _replay(body), send)
 
 
+class RewriteRequest:
+    """Rewrites the raw body bytes and the request headers before the mock sees them."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        body: Callable[[bytes], bytes] = lambda raw: raw,
+        headers: Callable[[list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]] = lambda pairs: pairs,
+    ) -> None:
+        self.app, self.body, self.headers = app, body, headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        raw = self.body(await _read_body(receive))
+        scope = _with_length({**scope, "headers": self.headers(list(scope["headers"]))}, raw)
+        await self.app(scope, _replay(raw), send)
+
+
 class ShortCircuit:
     """Answers some requests itself, before the mock (and so before its authentication) runs."""
 
@@ -100,6 +120,26 @@ class RewriteResponse:
             await send(message)
 
         await self.app(scope, receive, rewritten)
+
+
+class ObserveResponses:
+    """Shows a variant each API request's body with the status the mock answered it, as the answer leaves."""
+
+    def __init__(self, app: ASGIApp, observe: Callable[[Scope, bytes, int], None]) -> None:
+        self.app, self.observe = app, observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+
+        async def observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.observe(scope, body, message["status"])
+            await send(message)
+
+        await self.app(scope, _replay(body), observed)
 
 
 class CountInFlight:

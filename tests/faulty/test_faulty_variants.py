@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from faulty import variants, variants_validation
+from faulty import variants, variants_coverage, variants_validation
 from faulty.harness import run_kit, serving
 from faulty.variants import Fault, mock
 
-FAULTS = (*variants.FAULTS, *variants_validation.FAULTS)
+FAULTS = (*variants.FAULTS, *variants_validation.FAULTS, *variants_coverage.FAULTS)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.name)

@@ -16,7 +16,7 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from faulty.fault import Fault, RewriteJson, mock, with_data, wrap_outcomes
-from faulty.middleware import RewriteResponse, ShortCircuit, header
+from faulty.middleware import ObserveResponses, RewriteRequest, RewriteResponse, ShortCircuit, header
 from mock_server.domain import access, service
 from mock_server.domain.errors import IdempotencyConflict, InmailNotEligible, ProspectNotConnected, UnknownData
 from mock_server.domain.idempotency import IdempotencyStore, Replay, fingerprint
@@ -65,6 +65,18 @@ def inmail_not_eligible_is_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
         raise error
 
     _bend_state_rule(monkeypatch, other_status)
+    return mock()
+
+
+def unknown_prospect_inmail_not_eligible(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Checks InMail eligibility before existence: an InMail to an unknown prospect is 409, not 422."""
+
+    def ineligible(error: Exception, conn: Any, session: str, group: str, body: dict, key: str | None) -> NewMessage:
+        if isinstance(error, UnknownData) and body.get("channel") == "inmail" and "prospectId" in str(error):
+            raise InmailNotEligible("prospectId: not eligible for a new InMail conversation")
+        raise error
+
+    _bend_state_rule(monkeypatch, ineligible)
     return mock()
 
 
@@ -168,6 +180,56 @@ def state_conflict_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     monkeypatch.setattr(service, "_checked_message", checked)
     monkeypatch.setattr("mock_server.http.handlers.queue_response", bound)
     return mock()
+
+
+def _conflict() -> EnvelopeError:
+    return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
+
+
+def forbidden_request_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """A 403 stores its key, which then conflicts with every later request, the writer's included."""
+    forbidden: set[str] = set()
+
+    def remember(scope: Any, status: int, headers: list) -> tuple[int, list]:
+        key = header(scope, b"idempotency-key")
+        if key is not None and status == 403:
+            forbidden.add(key)
+        return status, headers
+
+    def conflict_if_forbidden_before(scope: Scope, body: bytes) -> EnvelopeError | None:
+        return _conflict() if header(scope, b"idempotency-key") in forbidden else None
+
+    return ShortCircuit(RewriteResponse(mock(), remember), conflict_if_forbidden_before)
+
+
+def idempotency_before_validation(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Looks the key up before validating the body: any other body, a malformed one too, is a conflict."""
+    bound: dict[str, str] = {}
+
+    def body_fingerprint(raw: bytes) -> str:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            return raw.hex()
+        return fingerprint(parsed) if isinstance(parsed, dict) else raw.hex()
+
+    def remember(scope: Scope, raw: bytes, status: int) -> None:
+        key = header(scope, b"idempotency-key")
+        if key is not None and status == 202:
+            bound.setdefault(key, body_fingerprint(raw))
+
+    def conflict_first(scope: Scope, raw: bytes) -> EnvelopeError | None:
+        key = header(scope, b"idempotency-key")
+        writer = header(scope, b"authorization") == f"Bearer {WRITER}"
+        other = key in bound and bound[key] != body_fingerprint(raw)
+        return _conflict() if writer and other else None
+
+    return ShortCircuit(ObserveResponses(mock(), remember), conflict_first)
+
+
+def escapes_change_the_body(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Keeps `\\uXXXX` escapes as written (a fingerprint of the raw text): an escaped message is another body."""
+    return RewriteRequest(mock(), body=lambda raw: raw.replace(b"\\u", b"\\\\u"))
 
 
 def rate_limited_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
@@ -282,6 +344,10 @@ def _rate_limited_code(status: int, body: dict) -> dict:
     return {**body, "error": {**body["error"], "code": "TOO_MANY_REQUESTS"}} if status == 429 else body
 
 
+def _only(build: Callable[[pytest.MonkeyPatch], ASGIApp], check: str) -> Fault:
+    return Fault(build.__name__, check, build, ("--profile", "quick", "--only", check))
+
+
 FAULTS = (
     Fault("prospect_not_connected_accepted", "state.prospect_not_connected", prospect_not_connected_accepted),
     Fault("inmail_not_eligible_is_422", "state.inmail_not_eligible", inmail_not_eligible_is_422),
@@ -321,4 +387,8 @@ FAULTS = (
     Fault("api_key_in_error_details", "security.api_key_not_echoed", api_key_in_error_details),
     Fault("rate_limited_wrong_code", "envelope.error_code", _error_body(_rate_limited_code, rate_limit="20/s")),
     Fault("error_with_data_object", "envelope.consistent", _error_body(lambda status, body: {**body, "data": {}})),
+    _only(unknown_prospect_inmail_not_eligible, "data.unknown_prospect"),
+    _only(forbidden_request_binds_key, "idempotency.failed_request_binds_no_key"),
+    _only(idempotency_before_validation, "idempotency.validation_before_idempotency"),
+    _only(escapes_change_the_body, "idempotency.replay_reordered"),
 )

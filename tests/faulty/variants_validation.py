@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
-from faulty.fault import Fault, mock
-from faulty.middleware import RewriteRequestJson, ShortCircuit, _read_body, _replay, _with_length, header
+from faulty.fault import Fault, RewriteJson, mock
+from faulty.middleware import RewriteRequest, RewriteRequestJson, ShortCircuit, header
 from mock_server.http.envelope import EnvelopeError, validation_error
 
 WRITER = "Bearer sk_test_acme_writer"
@@ -44,26 +44,6 @@ def _refuse(problem: Callable[[dict], EnvelopeError | None]) -> ASGIApp:
         return problem(parsed) if isinstance(parsed, dict) else None
 
     return ShortCircuit(mock(), decide)
-
-
-class RewriteRequest:
-    """Rewrites the raw body bytes and the request headers before the mock sees them."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        body: Callable[[bytes], bytes] = lambda raw: raw,
-        headers: Callable[[list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]] = lambda pairs: pairs,
-    ) -> None:
-        self.app, self.body, self.headers = app, body, headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
-            await self.app(scope, receive, send)
-            return
-        raw = self.body(await _read_body(receive))
-        scope = _with_length({**scope, "headers": self.headers(list(scope["headers"]))}, raw)
-        await self.app(scope, _replay(raw), send)
 
 
 def _header_map(name: bytes, change: Callable[[bytes], bytes]) -> ASGIApp:
@@ -253,6 +233,28 @@ def idempotency_key_space_accepted(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     return _header_map(b"idempotency-key", lambda value: value.replace(b" ", b"_"))
 
 
+# --- error details -----------------------------------------------------------------------------------------
+
+
+def _details_of_400(details: str | None) -> ASGIApp:
+    def rewrite(scope: Scope, status: int, headers: dict[str, str], body: Any) -> tuple[dict, Any]:
+        if status == 400 and isinstance(body, dict) and isinstance(body.get("error"), dict):
+            body = {**body, "error": {**body["error"], "details": details}}
+        return headers, body
+
+    return RewriteJson(mock(), rewrite)
+
+
+def validation_details_null(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Every 400 says only that the request is invalid: details null (which the envelope schema allows)."""
+    return _details_of_400(None)
+
+
+def validation_details_generic(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Every 400 carries the same generic words, naming no field."""
+    return _details_of_400("invalid request")
+
+
 def _fault(build: Callable[[pytest.MonkeyPatch], ASGIApp], check: str) -> Fault:
     return Fault(build.__name__, f"validation.{check}", build, ("--profile", "quick", "--only", f"validation.{check}"))
 
@@ -281,4 +283,6 @@ FAULTS = (
     _fault(no_body_size_limit, "body_size_limit"),
     _fault(idempotency_key_256_accepted, "idempotency_key_format"),
     _fault(idempotency_key_space_accepted, "idempotency_key_format"),
+    _fault(validation_details_null, "details_name_the_field"),
+    _fault(validation_details_generic, "details_name_the_field"),
 )

@@ -1,0 +1,179 @@
+"""Faulty variants for the checks no other module bends: the remaining auth and data rules, distinct ids,
+the documented envelope and the contract phase's own checks. With these, every check has a variant.
+
+Each is the real mock with one rule broken, like the others, and is run with `--only` its check (the
+contract-phase ones with `--only 'contract.*'`, which sends only fuzzed cases).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from starlette.types import ASGIApp, Scope
+
+from faulty.fault import Fault, RewriteJson, mock, with_data, wrap_outcomes
+from faulty.middleware import RewriteRequest, RewriteRequestJson, RewriteResponse, ShortCircuit, header
+from mock_server.domain.service import Outcome
+from mock_server.http.envelope import EnvelopeError
+
+DEMO_GROUPS = {"ag_acme", "ag_globex"}
+DEMO_CONVERSATIONS = {"cnv_ada_lovelace", "cnv_alan_turing", "cnv_linus_torvalds"}
+INMAIL_FIXTURE = "prs_grace_hopper"
+
+
+def _only(check: str) -> tuple[str, ...]:
+    return ("--profile", "quick", "--only", check)
+
+
+def missing_header_is_403(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """No Authorization header is treated as "no permission" instead of "not authenticated"."""
+
+    def refuse(scope: Scope, _: bytes) -> EnvelopeError | None:
+        if header(scope, b"authorization") is None:
+            return EnvelopeError(403, "FORBIDDEN", "This request lacks the permission messages:write.")
+        return None
+
+    return ShortCircuit(mock(), refuse)
+
+
+def other_schemes_accepted(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Any scheme (Basic, Token, none) is read as Bearer: the key alone decides."""
+
+    def as_bearer(pairs: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        fixed = []
+        for name, value in pairs:
+            if name.lower() == b"authorization" and not value.startswith(b"Bearer "):
+                value = b"Bearer " + value.split(b" ", 1)[-1]
+            fixed.append((name, value))
+        return fixed
+
+    return RewriteRequest(mock(), headers=as_bearer)
+
+
+def unknown_group_is_404(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """An account group that does not exist is 404 instead of 403 (the contract lists no 404)."""
+
+    def not_found(scope: Scope, status: int, headers: list) -> tuple[int, list]:
+        group = scope["path"].split("/")[3]
+        return (404 if status == 403 and group not in DEMO_GROUPS else status), headers
+
+    return RewriteResponse(mock(), not_found)
+
+
+def unknown_conversation_ignored(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """A conversationId the group does not have is dropped, so the prospect's own chat is used (202)."""
+
+    def drop(body: Any) -> Any:
+        if isinstance(body, dict) and body.get("conversationId") not in DEMO_CONVERSATIONS:
+            body = {name: value for name, value in body.items() if name != "conversationId"}
+        return body
+
+    return RewriteRequestJson(mock(), drop)
+
+
+def inmail_to_eligible_prospect_is_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """The InMail fixture is "unknown" to the InMail path: a valid InMail to it is 422, never scheduled."""
+
+    def unknown(_: Scope, raw: bytes) -> EnvelopeError | None:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None
+        if isinstance(body, dict) and body.get("channel") == "inmail" and body.get("prospectId") == INMAIL_FIXTURE:
+            details = f"prospectId: no prospect {INMAIL_FIXTURE} in this account group"
+            return EnvelopeError(422, "VALIDATION_ERROR", "The request refers to data that does not exist.", details)
+        return None
+
+    return ShortCircuit(mock(), unknown)
+
+
+def id_derived_from_conversation(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """The response id is a hash of the conversation, so two responses in one chat share an id."""
+
+    def by_conversation(outcome: Outcome, _: str | None) -> Outcome:
+        digest = hashlib.sha256(json.dumps(outcome.data["conversationId"]).encode()).hexdigest()[:24]
+        return with_data(outcome, id=digest)
+
+    wrap_outcomes(monkeypatch, by_conversation)
+    return mock()
+
+
+def error_envelope_with_extra_member(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Error bodies carry an undocumented `hint` member next to code, message and details."""
+
+    def hint(_: Scope, status: int, headers: dict[str, str], body: Any) -> tuple[dict, Any]:
+        if status >= 400 and isinstance(body, dict) and isinstance(body.get("error"), dict):
+            body = {**body, "error": {**body["error"], "hint": "See the documentation."}}
+        return headers, body
+
+    return RewriteJson(mock(), hint)
+
+
+def server_error_on_non_ascii(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """A body with any character outside ASCII crashes the server (500), as a latin-1-only stack would."""
+
+    def crash(scope: Scope, raw: bytes) -> EnvelopeError | None:
+        if header(scope, b"authorization") is not None and any(byte > 0x7F for byte in raw):
+            return EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred.")
+        return None
+
+    return RewriteRequest(ShortCircuit(mock(), crash), body=_literal_utf8)
+
+
+def _literal_utf8(raw: bytes) -> bytes:
+    """Re-encode a JSON body with its non-ASCII characters as UTF-8 (clients differ in escaping them)."""
+    try:
+        return json.dumps(json.loads(raw), ensure_ascii=False).encode()
+    except ValueError:
+        return raw
+
+
+def shape_errors_are_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Every 400 is answered 422: the server mixes shape errors up with unknown data."""
+    return RewriteResponse(mock(), lambda _, status, headers: (422 if status == 400 else status, headers))
+
+
+FAULTS = (
+    Fault("missing_header_is_403", "auth.missing_header", missing_header_is_403, _only("auth.missing_header")),
+    Fault("other_schemes_accepted", "auth.wrong_scheme", other_schemes_accepted, _only("auth.wrong_scheme")),
+    Fault("unknown_group_is_404", "auth.unknown_group", unknown_group_is_404, _only("auth.unknown_group")),
+    Fault(
+        "unknown_conversation_ignored",
+        "data.unknown_conversation",
+        unknown_conversation_ignored,
+        _only("data.unknown_conversation"),
+    ),
+    Fault(
+        "inmail_to_eligible_prospect_is_422",
+        "data.inmail_accepted",
+        inmail_to_eligible_prospect_is_422,
+        _only("data.inmail_accepted"),
+    ),
+    Fault(
+        "id_derived_from_conversation",
+        "idempotency.distinct_keys",
+        id_derived_from_conversation,
+        _only("idempotency.distinct_keys"),
+    ),
+    Fault(
+        "error_envelope_with_extra_member",
+        "envelope.documented_response",
+        error_envelope_with_extra_member,
+        ("--profile", "quick", "--only", "envelope.documented_response", "--only", "auth.*"),
+    ),
+    Fault(
+        "server_error_on_non_ascii",
+        "contract.not_a_server_error",
+        server_error_on_non_ascii,
+        _only("contract.*"),
+    ),
+    Fault(
+        "shape_errors_are_422",
+        "contract.negative_data_rejection",
+        shape_errors_are_422,
+        _only("contract.*"),
+    ),
+)
