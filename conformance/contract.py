@@ -13,7 +13,6 @@ from pathlib import Path
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, reject, settings
-from hypothesis import seed as hypothesis_seed
 from hypothesis.control import current_build_context
 from hypothesis.database import ExampleDatabase, choices_to_bytes
 from schemathesis import APIOperation, Case, GenerationMode
@@ -213,8 +212,9 @@ class ContractPhase:
             progress()
 
         explore._hypothesis_internal_database_key = DATABASE_KEYS[mode]  # type: ignore[attr-defined]
-        if self.settings.seed is not None:
-            explore = hypothesis_seed(self.settings.seed)(explore)
+        # What @hypothesis.seed sets, without the database=None it also sets: a seeded run must still replay
+        # the failures saved by earlier runs (run_state_machine_as_test reads the same attribute).
+        explore._hypothesis_internal_use_seed = self.settings.seed  # type: ignore[attr-defined]
         try:
             explore()
         except BudgetExhausted:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import ExampleDatabase
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
@@ -132,15 +132,15 @@ def run_stateful(
 ) -> CheckResult:
     """Run the machine; a failure is reported with its shrunk sequence of steps.
 
-    --seed is applied to the machine class (run_state_machine_as_test copies it), so a seeded run sends the
-    same sequences; a failing sequence goes to the database and Phase.reuse replays it first next time.
+    --seed is set on the machine class (run_state_machine_as_test copies it), so a seeded run sends the same
+    sequences; a failing sequence goes to the database and Phase.reuse replays it first next time.
     """
     result = CheckResult(NAME, RULE, "stateful")
     steps: list[int] = [0]
     stop: list[str] = []
     machine = build_machine(Messages(settings_), client, steps, stop)
-    if settings_.seed is not None:
-        machine = seed(settings_.seed)(machine)
+    # run_state_machine_as_test copies this attribute (what @hypothesis.seed sets) into its seeded runner.
+    machine._hypothesis_internal_use_seed = settings_.seed  # type: ignore[attr-defined]
     config = settings(
         max_examples=profile.stateful_examples,
         stateful_step_count=profile.stateful_steps,

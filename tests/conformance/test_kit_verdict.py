@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -9,9 +10,11 @@ import xml.etree.ElementTree as ET
 from click.testing import CliRunner
 from faulty.correct_variants import slow
 from faulty.harness import FIXTURES, run_kit, serving
+from faulty.middleware import ObserveResponses, ShortCircuit
 from faulty.variants import mock
 
 from conformance.cli import main
+from mock_server.http.envelope import EnvelopeError
 
 QUICK = ("--profile", "quick")
 
@@ -106,3 +109,53 @@ def test_usage_errors_are_one_line_and_version_and_help_work() -> None:
     help_text = CliRunner().invoke(main, ["run", "--help"]).output
     assert "SONARLY_REQUEST_TIMEOUT" in help_text and "SONARLY_HEADER" in help_text
     assert re.search(r"3 +incomplete", help_text) and re.search(r"2 +usage", help_text)
+
+
+def _stateful_sequence(tmp_path, seed: str) -> list[tuple[str, bytes]]:
+    """What the model-based phase sent to a fresh mock: (key with the run's random prefix cut, body)."""
+    sent: list[tuple[str, bytes]] = []
+
+    def record(scope, body: bytes, status: int) -> None:
+        key = next((v.decode() for k, v in scope["headers"] if k.lower() == b"idempotency-key"), "")
+        if status != 429 and ("conformance-model-" in key or not key):  # a 429 is sent again, when time allows
+            sent.append((key.rsplit("-", 1)[-1] if key else "", re.sub(rb"unknown_[0-9a-f]+", b"unknown", body)))
+
+    with serving(ObserveResponses(mock(), record)) as base_url:
+        run = run_kit(
+            base_url, tmp_path, "--profile", "thorough", "--max-examples", "3", "--only", "stateful.*",
+            "--seed", seed, "--hypothesis-database", "none",
+        )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    return sent
+
+
+def test_a_seed_makes_the_stateful_phase_send_the_same_sequence(tmp_path) -> None:
+    first = _stateful_sequence(tmp_path, "7")
+    assert len(first) >= 10
+    assert _stateful_sequence(tmp_path, "7") == first
+    assert _stateful_sequence(tmp_path, "8") != first
+
+
+def _crash_on_long_messages(scope, raw: bytes) -> EnvelopeError | None:
+    """A 500 for a message over 30 characters: a fuzzed case finds it in 30 examples, rarely in one."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    long = isinstance(body, dict) and isinstance(body.get("message"), str) and len(body["message"]) > 30
+    return EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred.") if long else None
+
+
+def test_a_failure_found_once_is_replayed_first_by_the_next_seeded_run(tmp_path) -> None:
+    database = tmp_path / "hypothesis"
+    fuzz_only = ("--profile", "quick", "--only", "contract.not_a_server_error")
+    with serving(ShortCircuit(mock(), _crash_on_long_messages)) as base_url:
+        once = [("--max-examples", "1", "--seed", seed) for seed in ("2", "3")]
+        for args in once:  # without the database, one example per mode misses the fault
+            assert run_kit(base_url, tmp_path, *fuzz_only, *args, "--hypothesis-database", "none").exit_code == 0
+        found = run_kit(base_url, tmp_path, *fuzz_only, "--max-examples", "30", "--hypothesis-database", str(database))
+        assert found.exit_code == 1, found.output
+        for args in once:
+            replay = run_kit(base_url, tmp_path, *fuzz_only, *args, "--hypothesis-database", str(database))
+            assert replay.exit_code == 1, replay.output
+            assert "FAILED contract.not_a_server_error" in replay.output
