@@ -42,6 +42,17 @@ def before_validation(ctx: ScenarioContext) -> None:
 
 
 @scenario(
+    "auth.before_authorization",
+    "Authentication is checked before access: without a valid key, an unknown account group is 401, not 403",
+)
+def before_authorization(ctx: ScenarioContext) -> None:
+    group = unknown_id("ag")
+    for label, api_key in (("no Authorization header", None), ("unknown key", unknown_id("sk_live"))):
+        exchange = ctx.post(ctx.messages.direct(), api_key=api_key, account_group_id=group, key=new_key("auth"))
+        ctx.expect(rejected_with, exchange, {401}, "UNAUTHORIZED", label=f"{label}, unknown account group")
+
+
+@scenario(
     "auth.restricted_key",
     "A valid key without messages:write is 403 FORBIDDEN for every channel, before any body validation",
     needs=("restricted_api_key",),

@@ -28,6 +28,24 @@ def unknown_prospect(ctx: ScenarioContext) -> None:
             ctx.expect(rejected_with, ctx.post(body, key=new_key("unknown")), {422}, "VALIDATION_ERROR", label=label)
 
 
+@scenario(
+    "data.shape_before_data",
+    "The request shape is validated before stored data: a shape error naming an unknown prospect or conversation "
+    "is 400 VALIDATION_ERROR, not 422",
+)
+def shape_before_data(ctx: ScenarioContext) -> None:
+    is_valid = body_validator(ctx.operation).is_valid
+    unknown_prospect = {"prospectId": unknown_id("prs"), "message": "   "}
+    unknown_conversation = ctx.messages.direct(conversationId=unknown_id("cnv"), conformanceUnknown=True)
+    for label, body in (
+        ("unknown prospect, white-space-only message", unknown_prospect),
+        ("unknown conversation, unknown property", unknown_conversation),
+    ):
+        if not is_valid(body):  # the spec still calls it a shape error
+            exchange = ctx.post(body, key=new_key("order"))
+            ctx.expect(rejected_with, exchange, {400}, "VALIDATION_ERROR", label=label)
+
+
 @scenario("data.unknown_conversation", "A conversationId that does not exist in the group is 422 VALIDATION_ERROR")
 def unknown_conversation(ctx: ScenarioContext) -> None:
     body = ctx.messages.direct(message="Conformance: unknown conversation.", conversationId=unknown_id("cnv"))

@@ -76,8 +76,8 @@ def conflict_inmail(ctx: ScenarioContext) -> None:
 
 @scenario(
     "idempotency.failed_request_binds_no_key",
-    "Only a 202 binds a key: after a 400, a 422, a prospect-state 409 or (with --restricted-api-key) a 403, the "
-    "same key schedules the corrected request",
+    "Only a 202 binds a key: after a 400, a 422, a prospect-state 409, a 401 or (with --restricted-api-key) a "
+    "403, the same key schedules the corrected request",
 )
 def failed_request_binds_no_key(ctx: ScenarioContext) -> None:
     body = ctx.messages.direct(message="Conformance: retry after a failure.")
@@ -93,6 +93,10 @@ def failed_request_binds_no_key(ctx: ScenarioContext) -> None:
         failed = ctx.post(broken, key=key)
         if ctx.expect(rejected_with, failed, {status}, code, label=f"failing request {label}"):
             ctx.expect(accepted, ctx.post(body, key=key), label=f"corrected request {label}")
+    key = new_key("unbound")
+    unauthenticated = ctx.post(body, key=key, api_key=unknown_id("sk_live"))
+    if ctx.expect(rejected_with, unauthenticated, {401}, "UNAUTHORIZED", label="same body with an unknown key"):
+        ctx.expect(accepted, ctx.post(body, key=key), label="same body with the writer key after a 401")
     if ctx.settings.restricted_api_key:  # optional: the rest of the check runs without it
         key = new_key("unbound")
         forbidden = ctx.post(body, key=key, api_key=ctx.settings.restricted_api_key)

@@ -16,12 +16,17 @@ from starlette.types import ASGIApp, Scope
 
 from faulty.fault import Fault, RewriteJson, mock, with_data, wrap_outcomes
 from faulty.middleware import RewriteRequest, RewriteRequestJson, RewriteResponse, ShortCircuit, header
+from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.service import Outcome
 from mock_server.http.envelope import EnvelopeError
 
-DEMO_GROUPS = {"ag_acme", "ag_globex"}
-DEMO_CONVERSATIONS = {"cnv_ada_lovelace", "cnv_alan_turing", "cnv_linus_torvalds"}
-INMAIL_FIXTURE = "prs_grace_hopper"
+DEMO = load_fixtures()
+DEMO_GROUPS = {group.id for group in DEMO.account_groups}
+DEMO_PROSPECTS = {prospect.id for group in DEMO.account_groups for prospect in group.prospects}
+DEMO_CONVERSATIONS = {
+    c for group in DEMO.account_groups for prospect in group.prospects for c in prospect.conversations
+}
+INMAIL_FIXTURE = DEMO.conformance["inmail_prospect_id"]
 
 
 def _only(check: str) -> tuple[str, ...]:
@@ -37,6 +42,54 @@ def missing_header_is_403(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
         return None
 
     return ShortCircuit(mock(), refuse)
+
+
+def access_checked_before_authentication(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """An account group that does not exist is refused (403) before the key is even looked at."""
+
+    def forbidden(scope: Scope, _: bytes) -> EnvelopeError | None:
+        if scope["path"].split("/")[3] not in DEMO_GROUPS:
+            return EnvelopeError(403, "FORBIDDEN", "This API key has no access to this account group.")
+        return None
+
+    return ShortCircuit(mock(), forbidden)
+
+
+def unauthenticated_request_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """The idempotency layer runs before authentication: a 401 stores its key, which then conflicts."""
+    refused: set[str] = set()
+
+    def remember(scope: Scope, status: int, headers: list) -> tuple[int, list]:
+        key = header(scope, b"idempotency-key")
+        if key is not None and status == 401:
+            refused.add(key)
+        return status, headers
+
+    def conflict(scope: Scope, _: bytes) -> EnvelopeError | None:
+        if header(scope, b"idempotency-key") in refused:
+            return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
+        return None
+
+    return ShortCircuit(RewriteResponse(mock(), remember), conflict)
+
+
+def data_checked_before_shape(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Stored data is looked up first: an unknown prospect or conversation is 422 whatever else is wrong."""
+
+    def unknown(scope: Scope, raw: bytes) -> EnvelopeError | None:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or header(scope, b"authorization") is None:
+            return None
+        conversation = body.get("conversationId")
+        if body.get("prospectId") not in DEMO_PROSPECTS or conversation not in (None, *DEMO_CONVERSATIONS):
+            details = "prospectId or conversationId: not found in this account group"
+            return EnvelopeError(422, "VALIDATION_ERROR", "The request refers to data that does not exist.", details)
+        return None
+
+    return ShortCircuit(mock(), unknown)
 
 
 def other_schemes_accepted(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
@@ -138,6 +191,24 @@ def shape_errors_are_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 FAULTS = (
     Fault("missing_header_is_403", "auth.missing_header", missing_header_is_403, _only("auth.missing_header")),
+    Fault(
+        "access_checked_before_authentication",
+        "auth.before_authorization",
+        access_checked_before_authentication,
+        _only("auth.before_authorization"),
+    ),
+    Fault(
+        "unauthenticated_request_binds_key",
+        "idempotency.failed_request_binds_no_key",
+        unauthenticated_request_binds_key,
+        _only("idempotency.failed_request_binds_no_key"),
+    ),
+    Fault(
+        "data_checked_before_shape",
+        "data.shape_before_data",
+        data_checked_before_shape,
+        _only("data.shape_before_data"),
+    ),
     Fault("other_schemes_accepted", "auth.wrong_scheme", other_schemes_accepted, _only("auth.wrong_scheme")),
     Fault("unknown_group_is_404", "auth.unknown_group", unknown_group_is_404, _only("auth.unknown_group")),
     Fault(
