@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from connexion.json_schema import Draft4RequestValidator, resolve_refs
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
@@ -53,6 +53,7 @@ def test_fast_validator_agrees_with_the_rule_table(rule):
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=260))
+@example("0\n")  # Python's `$` also matches before a final newline; the spec's pattern must not let it
 def test_fast_and_python_validators_agree_on_idempotency_keys(key):
     assert _fast_validator(IDEMPOTENCY_KEY).is_valid(key) == python_verdict(IDEMPOTENCY_KEY, key), repr(key)
 
