@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from conformance.assertions import accepted, distinct_ids, one_id, rejected_with, replayed_or_in_use, same_data
+from conformance.exchange import Exchange
 from conformance.messages import DEFAULT_CHANNEL, new_key, unknown_id
 from conformance.probes import encode
 from conformance.scenarios.base import ScenarioContext, scenario
@@ -51,9 +54,22 @@ def conflict(ctx: ScenarioContext) -> None:
     first = ctx.post(body, key=key)
     if not ctx.expect(accepted, first, label="first request"):
         return
-    for label, other in conflicting_bodies(ctx.operation, body):
-        ctx.expect(rejected_with, ctx.post(other, key=key), {409}, "IDEMPOTENCY_CONFLICT", label=label)
-    ctx.expect(same_data, first, ctx.post(body, key=key), label="original body after the conflicts")
+    refused_then_replayed(ctx, key, first, body, conflicting_bodies(ctx.operation, body), (409, "IDEMPOTENCY_CONFLICT"))
+
+
+def refused_then_replayed(
+    ctx: ScenarioContext,
+    key: str,
+    first: Exchange,
+    body: dict[str, Any],
+    others: Iterable[tuple[str, dict[str, Any]]],
+    refusal: tuple[int, str],
+) -> None:
+    """Each other body with the bound key gets `refusal`; none binds anything, so the original still replays."""
+    status, code = refusal
+    for label, other in others:
+        ctx.expect(rejected_with, ctx.post(other, key=key), {status}, code, label=label)
+    ctx.expect(same_data, first, ctx.post(body, key=key), label="original body afterwards")
 
 
 @scenario(
@@ -69,9 +85,8 @@ def conflict_inmail(ctx: ScenarioContext) -> None:
         return
     if not ctx.expect(accepted, first, label="first request"):
         return
-    for label, other in conflicting_bodies(ctx.operation, body, members=("subject", "channel")):
-        ctx.expect(rejected_with, ctx.post(other, key=key), {409}, "IDEMPOTENCY_CONFLICT", label=label)
-    ctx.expect(same_data, first, ctx.post(body, key=key), label="original body after the conflicts")
+    others = conflicting_bodies(ctx.operation, body, members=("subject", "channel"))
+    refused_then_replayed(ctx, key, first, body, others, (409, "IDEMPOTENCY_CONFLICT"))
 
 
 @scenario(
@@ -119,10 +134,8 @@ def validation_before_idempotency(ctx: ScenarioContext) -> None:
     invalid = [("white-space-only message", {**body, "message": "   "})]
     if not additional_properties_allowed(ctx.operation):
         invalid.append(("unknown property", {**body, "conformanceUnknown": "x"}))
-    for label, other in invalid:
-        if not is_valid(other):
-            ctx.expect(rejected_with, ctx.post(other, key=key), {400}, "VALIDATION_ERROR", label=label)
-    ctx.expect(same_data, first, ctx.post(body, key=key), label="original body after the shape errors")
+    shape_errors = [(label, other) for label, other in invalid if not is_valid(other)]
+    refused_then_replayed(ctx, key, first, body, shape_errors, (400, "VALIDATION_ERROR"))
 
 
 @scenario(

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from faulty.middleware import API_PREFIX
+from faulty.middleware import API_PREFIX, RewriteResponse, ShortCircuit, header
 from mock_server.config import MockConfig
 from mock_server.domain.service import Outcome
 from mock_server.http import handlers
 from mock_server.http.app import create_app
+from mock_server.http.envelope import EnvelopeError
 
 Build = Callable[[pytest.MonkeyPatch], ASGIApp]
 
@@ -89,3 +90,25 @@ class RewriteJson:
         encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         await send({**start, "headers": encoded})
         await send({"type": "http.response.body", "body": raw})
+
+
+def idempotency_conflict() -> EnvelopeError:
+    """The 409 a server answers when it believes a key is already bound."""
+    return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
+
+
+def binds_key_after(statuses: Collection[int], app: ASGIApp | None = None) -> ASGIApp:
+    """The mock (or `app`) with an idempotency layer in front that binds a key to any response in `statuses`:
+    every later request with that key, the corrected one too, is 409 IDEMPOTENCY_CONFLICT."""
+    bound: set[str] = set()
+
+    def remember(scope: Scope, status: int, headers: list) -> tuple[int, list]:
+        key = header(scope, b"idempotency-key")
+        if key is not None and status in statuses:
+            bound.add(key)
+        return status, headers
+
+    def conflict(scope: Scope, _: bytes) -> EnvelopeError | None:
+        return idempotency_conflict() if header(scope, b"idempotency-key") in bound else None
+
+    return ShortCircuit(RewriteResponse(app or mock(), remember), conflict)

@@ -17,8 +17,8 @@ import pytest
 from starlette.types import ASGIApp
 
 from faulty import variants_semantic
-from faulty.fault import Fault, mock, with_data, wrap_outcomes
-from faulty.middleware import CountInFlight, RewriteResponse, ShortCircuit, header
+from faulty.fault import Fault, binds_key_after, mock, with_data, wrap_outcomes
+from faulty.middleware import CountInFlight, RewriteResponse, ShortCircuit
 from mock_server.domain import access, idempotency, service
 from mock_server.domain.idempotency import IdempotencyStore, Replay, fingerprint
 from mock_server.domain.service import Outcome
@@ -103,20 +103,7 @@ def order_sensitive_fingerprint(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def failed_request_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    failed: set[str] = set()
-
-    def conflict_if_failed_before(scope: Any, _: bytes) -> EnvelopeError | None:
-        if header(scope, b"idempotency-key") in failed:
-            return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
-        return None
-
-    def remember_failures(scope: Any, status: int, headers: list) -> tuple[int, list]:
-        key = header(scope, b"idempotency-key")
-        if key is not None and status in (400, 422):
-            failed.add(key)
-        return status, headers
-
-    return ShortCircuit(RewriteResponse(mock(), remember_failures), conflict_if_failed_before)
+    return binds_key_after({400, 422})
 
 
 def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:

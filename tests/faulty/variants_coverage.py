@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Scope
 
-from faulty.fault import Fault, RewriteJson, mock, with_data, wrap_outcomes
+from faulty.fault import Fault, RewriteJson, binds_key_after, mock, with_data, wrap_outcomes
 from faulty.middleware import RewriteRequest, RewriteRequestJson, RewriteResponse, ShortCircuit, header
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.service import Outcome
@@ -57,20 +57,7 @@ def access_checked_before_authentication(monkeypatch: pytest.MonkeyPatch) -> ASG
 
 def unauthenticated_request_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """The idempotency layer runs before authentication: a 401 stores its key, which then conflicts."""
-    refused: set[str] = set()
-
-    def remember(scope: Scope, status: int, headers: list) -> tuple[int, list]:
-        key = header(scope, b"idempotency-key")
-        if key is not None and status == 401:
-            refused.add(key)
-        return status, headers
-
-    def conflict(scope: Scope, _: bytes) -> EnvelopeError | None:
-        if header(scope, b"idempotency-key") in refused:
-            return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
-        return None
-
-    return ShortCircuit(RewriteResponse(mock(), remember), conflict)
+    return binds_key_after({401})
 
 
 def data_checked_before_shape(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:

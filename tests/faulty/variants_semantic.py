@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from faulty.fault import Fault, RewriteJson, mock, with_data, wrap_outcomes
+from faulty.fault import Fault, RewriteJson, binds_key_after, idempotency_conflict, mock, with_data, wrap_outcomes
 from faulty.middleware import ObserveResponses, RewriteRequest, RewriteResponse, ShortCircuit, header
 from mock_server.domain import access, service
 from mock_server.domain.errors import IdempotencyConflict, InmailNotEligible, ProspectNotConnected, UnknownData
@@ -182,24 +182,9 @@ def state_conflict_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     return mock()
 
 
-def _conflict() -> EnvelopeError:
-    return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
-
-
 def forbidden_request_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """A 403 stores its key, which then conflicts with every later request, the writer's included."""
-    forbidden: set[str] = set()
-
-    def remember(scope: Any, status: int, headers: list) -> tuple[int, list]:
-        key = header(scope, b"idempotency-key")
-        if key is not None and status == 403:
-            forbidden.add(key)
-        return status, headers
-
-    def conflict_if_forbidden_before(scope: Scope, body: bytes) -> EnvelopeError | None:
-        return _conflict() if header(scope, b"idempotency-key") in forbidden else None
-
-    return ShortCircuit(RewriteResponse(mock(), remember), conflict_if_forbidden_before)
+    return binds_key_after({403})
 
 
 def idempotency_before_validation(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
@@ -222,7 +207,7 @@ def idempotency_before_validation(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
         key = header(scope, b"idempotency-key")
         writer = header(scope, b"authorization") == f"Bearer {WRITER}"
         other = key in bound and bound[key] != body_fingerprint(raw)
-        return _conflict() if writer and other else None
+        return idempotency_conflict() if writer and other else None
 
     return ShortCircuit(ObserveResponses(mock(), remember), conflict_first)
 
@@ -233,20 +218,7 @@ def escapes_change_the_body(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def rate_limited_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    limited: set[str] = set()
-
-    def conflict_if_limited(scope: Any, _: bytes) -> EnvelopeError | None:
-        if header(scope, b"idempotency-key") in limited:
-            return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
-        return None
-
-    def remember(scope: Any, status: int, headers: list) -> tuple[int, list]:
-        key = header(scope, b"idempotency-key")
-        if key is not None and status == 429:
-            limited.add(key)
-        return status, headers
-
-    return ShortCircuit(RewriteResponse(mock(rate_limit="20/s"), remember), conflict_if_limited)
+    return binds_key_after({429}, mock(rate_limit="20/s"))
 
 
 def _replay_header(change: Callable[[int, dict[str, str]], dict[str, str]]) -> Callable[[pytest.MonkeyPatch], ASGIApp]:
