@@ -15,7 +15,9 @@ import pytest
 from starlette.types import ASGIApp, Scope
 
 from faulty.fault import Fault, RewriteJson, binds_key_after, mock, with_data, wrap_outcomes
-from faulty.middleware import RewriteRequest, RewriteRequestJson, RewriteResponse, ShortCircuit, header
+from faulty.middleware import RewriteRequest, RewriteResponse, ShortCircuit, header
+from mock_server.domain import service
+from mock_server.domain.errors import UnknownData
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.service import Outcome
 from mock_server.http.envelope import EnvelopeError
@@ -27,6 +29,7 @@ DEMO_CONVERSATIONS = {
     c for group in DEMO.account_groups for prospect in group.prospects for c in prospect.conversations
 }
 INMAIL_FIXTURE = DEMO.conformance["inmail_prospect_id"]
+WRITER = DEMO.conformance["api_key"]
 
 
 def _only(check: str) -> tuple[str, ...]:
@@ -68,10 +71,10 @@ def data_checked_before_shape(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
             body = json.loads(raw)
         except ValueError:
             return None
-        if not isinstance(body, dict) or header(scope, b"authorization") is None:
+        if not isinstance(body, dict) or header(scope, b"authorization") != f"Bearer {WRITER}":
             return None
         conversation = body.get("conversationId")
-        if body.get("prospectId") not in DEMO_PROSPECTS or conversation not in (None, *DEMO_CONVERSATIONS):
+        if str(body.get("prospectId")) not in DEMO_PROSPECTS or conversation not in (None, *DEMO_CONVERSATIONS):
             details = "prospectId or conversationId: not found in this account group"
             return EnvelopeError(422, "VALIDATION_ERROR", "The request refers to data that does not exist.", details)
         return None
@@ -104,30 +107,29 @@ def unknown_group_is_404(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def unknown_conversation_ignored(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    """A conversationId the group does not have is dropped, so the prospect's own chat is used (202)."""
+    """A valid conversationId the group does not have is dropped, so the prospect's own chat is used (202)."""
+    original = service._checked_message
 
-    def drop(body: Any) -> Any:
-        if isinstance(body, dict) and body.get("conversationId") not in DEMO_CONVERSATIONS:
+    def checked(conn: Any, session: str, group_id: str, body: dict, key: str | None) -> Any:
+        if body.get("conversationId") not in (None, *DEMO_CONVERSATIONS):
             body = {name: value for name, value in body.items() if name != "conversationId"}
-        return body
+        return original(conn, session, group_id, body, key)
 
-    return RewriteRequestJson(mock(), drop)
+    monkeypatch.setattr(service, "_checked_message", checked)
+    return mock()
 
 
 def inmail_to_eligible_prospect_is_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    """The InMail fixture is "unknown" to the InMail path: a valid InMail to it is 422, never scheduled."""
+    """The InMail path cannot find the InMail fixture: a valid InMail to it is 422, never scheduled."""
+    original = service._checked_message
 
-    def unknown(_: Scope, raw: bytes) -> EnvelopeError | None:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return None
-        if isinstance(body, dict) and body.get("channel") == "inmail" and body.get("prospectId") == INMAIL_FIXTURE:
-            details = f"prospectId: no prospect {INMAIL_FIXTURE} in this account group"
-            return EnvelopeError(422, "VALIDATION_ERROR", "The request refers to data that does not exist.", details)
-        return None
+    def checked(conn: Any, session: str, group_id: str, body: dict, key: str | None) -> Any:
+        if body.get("channel") == "inmail" and body["prospectId"] == INMAIL_FIXTURE:
+            raise UnknownData(f"prospectId: no prospect {INMAIL_FIXTURE} in account group {group_id}")
+        return original(conn, session, group_id, body, key)
 
-    return ShortCircuit(mock(), unknown)
+    monkeypatch.setattr(service, "_checked_message", checked)
+    return mock()
 
 
 def id_derived_from_conversation(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:

@@ -73,11 +73,11 @@ def message_limit_off_by_one(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def limit_counted_in_utf16_units(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    return _refuse(_too_long(lambda text: len(text.encode("utf-16-le")) // 2))
+    return _refuse(_too_long(lambda text: len(text.encode("utf-16-le", "surrogatepass")) // 2))
 
 
 def limit_counted_in_utf8_bytes(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    return _refuse(_too_long(lambda text: len(text.encode())))
+    return _refuse(_too_long(lambda text: len(text.encode("utf-8", "surrogatepass"))))
 
 
 def long_prospect_id_is_unknown_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
