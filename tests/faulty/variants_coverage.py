@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Scope
 
 from faulty.fault import Fault, RewriteJson, binds_key_after, mock, with_data, wrap_outcomes
 from faulty.middleware import RewriteRequest, RewriteResponse, ShortCircuit, header
+from faulty.variants import conflict_replays
 from mock_server.domain import service
 from mock_server.domain.errors import UnknownData
 from mock_server.domain.fixtures import load_fixtures
@@ -173,6 +174,51 @@ def _literal_utf8(raw: bytes) -> bytes:
         return raw
 
 
+def shape_errors_are_406(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """Shape errors come back with a status the contract does not document."""
+    return RewriteResponse(mock(), lambda _, status, headers: (406 if status == 400 else status, headers))
+
+
+def responses_as_text_plain(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """The JSON bodies are labelled text/plain."""
+
+    def relabel(_: Scope, status: int, headers: list) -> tuple[int, list]:
+        kept = [(name, value) for name, value in headers if name.lower() != b"content-type"]
+        return status, [*kept, (b"content-type", b"text/plain; charset=utf-8")]
+
+    return RewriteResponse(mock(), relabel)
+
+
+def empty_trace_id_header(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """X-Trace-Id is sent empty, against its documented schema (a non-empty string)."""
+
+    def blank(_: Scope, status: int, headers: dict[str, str], body: Any) -> tuple[dict, Any]:
+        return {**headers, "x-trace-id": ""}, body
+
+    return RewriteJson(mock(), blank)
+
+
+def data_with_extra_member(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """The 202 data carries an undocumented member."""
+    wrap_outcomes(monkeypatch, lambda outcome, _: with_data(outcome, priority="normal"))
+    return mock()
+
+
+def explicit_default_channel_refused(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
+    """`"channel": "direct_message"` spelled out is refused, although it is the documented default."""
+
+    def refuse(_: Scope, raw: bytes) -> EnvelopeError | None:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None
+        if isinstance(body, dict) and body.get("channel") == "direct_message":
+            return EnvelopeError(400, "VALIDATION_ERROR", "The request is not valid.", "channel: leave it out")
+        return None
+
+    return ShortCircuit(mock(), refuse)
+
+
 def shape_errors_are_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """Every 400 is answered 422: the server mixes shape errors up with unknown data."""
     return RewriteResponse(mock(), lambda _, status, headers: (422 if status == 400 else status, headers))
@@ -229,6 +275,29 @@ FAULTS = (
         "contract.not_a_server_error",
         server_error_on_non_ascii,
         _only("contract.*"),
+    ),
+    Fault(
+        "shape_errors_are_406",
+        "contract.status_code_conformance",
+        shape_errors_are_406,
+        _only("contract.*"),
+    ),
+    Fault("responses_as_text_plain", "contract.content_type_conformance", responses_as_text_plain, _only("contract.*")),
+    Fault("empty_trace_id_header", "contract.response_headers_conformance", empty_trace_id_header, _only("contract.*")),
+    Fault(
+        "data_with_extra_member", "contract.response_schema_conformance", data_with_extra_member, _only("contract.*")
+    ),
+    Fault(
+        "explicit_default_channel_refused",
+        "contract.positive_data_acceptance",
+        explicit_default_channel_refused,
+        _only("contract.*"),
+    ),
+    Fault(
+        "conflict_replays_in_the_model",
+        "stateful.idempotency_model",
+        conflict_replays,
+        ("--profile", "thorough", "--max-examples", "1", "--only", "stateful.*"),
     ),
     Fault(
         "shape_errors_are_422",
