@@ -7,14 +7,15 @@ deferred, and UUID ids are all conformant: a kit that fails any of them would bl
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from faulty.fault import RewriteJson
 from faulty.middleware import API_PREFIX
 from faulty.variants import mock
 
@@ -38,43 +39,12 @@ class Slow:
         await self.app(scope, receive, send)
 
 
-class UuidIds:
-    """Rewrites data.id of every API response to a UUID derived from the mock's id, so a replay keeps it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not _is_api(scope):
-            await self.app(scope, receive, send)
-            return
-        start: list[Message] = []
-        body = bytearray()
-
-        async def buffered(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.append(message)
-                return
-            body.extend(message.get("body", b""))
-            if not message.get("more_body", False):
-                await self._flush(send, start[0], bytes(body))
-
-        await self.app(scope, receive, buffered)
-
-    @staticmethod
-    async def _flush(send: Send, start: Message, body: bytes) -> None:
-        try:
-            envelope = json.loads(body)
-            data = envelope.get("data") if isinstance(envelope, dict) else None
-            if isinstance(data, dict) and isinstance(data.get("id"), str):
-                data["id"] = str(uuid.uuid5(ID_NAMESPACE, data["id"]))
-                body = json.dumps(envelope).encode()
-        except ValueError:
-            pass
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+def _uuid_id(_: Scope, status: int, headers: dict[str, str], envelope: Any) -> tuple[dict[str, str], Any]:
+    """data.id as a UUID derived from the mock's id, so a replay keeps the same one."""
+    data = envelope.get("data") if isinstance(envelope, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("id"), str):
+        envelope = {**envelope, "data": {**data, "id": str(uuid.uuid5(ID_NAMESPACE, data["id"]))}}
+    return headers, envelope
 
 
 def set_mock_clock(base_url: str, moment: datetime) -> None:
@@ -107,4 +77,4 @@ def slow(seconds: float = 0.5) -> ASGIApp:
 
 def uuid_ids() -> ASGIApp:
     """The real mock, with UUID ids."""
-    return UuidIds(mock())
+    return RewriteJson(mock(), _uuid_id)

@@ -30,6 +30,11 @@ class Fault:
     args: tuple[str, ...] = ("--profile", "quick")
 
 
+def only(check: str) -> tuple[str, ...]:
+    """Kit arguments that run just `check` (a glob) on the quick profile, so a variant's test stays short."""
+    return ("--profile", "quick", "--only", check)
+
+
 def mock(rate_limit: str = "100/s", **config: Any) -> ASGIApp:
     """The real mock with its demo data, in memory."""
     return create_app(MockConfig(rate_limit=rate_limit, **config))

@@ -165,6 +165,15 @@ class CountInFlight:
                 self.in_flight[key] -= 1
 
 
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """The request body when it is a JSON object, else None (a variant bends valid requests only)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def header(scope: Scope, name: bytes) -> str | None:
     """A request header from the ASGI scope."""
     return next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == name), None)

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Scope
 
-from faulty.fault import Fault, RewriteJson, binds_key_after, mock, with_data, wrap_outcomes
-from faulty.middleware import RewriteRequest, RewriteResponse, ShortCircuit, header
+from faulty.fault import Fault, RewriteJson, binds_key_after, mock, only, with_data, wrap_outcomes
+from faulty.middleware import RewriteRequest, RewriteResponse, ShortCircuit, header, json_object
 from faulty.variants import conflict_replays
 from mock_server.domain import service
 from mock_server.domain.errors import UnknownData
@@ -31,10 +31,6 @@ DEMO_CONVERSATIONS = {
 }
 INMAIL_FIXTURE = DEMO.conformance["inmail_prospect_id"]
 WRITER = DEMO.conformance["api_key"]
-
-
-def _only(check: str) -> tuple[str, ...]:
-    return ("--profile", "quick", "--only", check)
 
 
 def missing_header_is_403(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
@@ -68,11 +64,8 @@ def data_checked_before_shape(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """Stored data is looked up first: an unknown prospect or conversation is 422 whatever else is wrong."""
 
     def unknown(scope: Scope, raw: bytes) -> EnvelopeError | None:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(body, dict) or header(scope, b"authorization") != f"Bearer {WRITER}":
+        body = json_object(raw)
+        if body is None or header(scope, b"authorization") != f"Bearer {WRITER}":
             return None
         conversation = body.get("conversationId")
         if str(body.get("prospectId")) not in DEMO_PROSPECTS or conversation not in (None, *DEMO_CONVERSATIONS):
@@ -208,11 +201,8 @@ def explicit_default_channel_refused(monkeypatch: pytest.MonkeyPatch) -> ASGIApp
     """`"channel": "direct_message"` spelled out is refused, although it is the documented default."""
 
     def refuse(_: Scope, raw: bytes) -> EnvelopeError | None:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return None
-        if isinstance(body, dict) and body.get("channel") == "direct_message":
+        body = json_object(raw)
+        if body is not None and body.get("channel") == "direct_message":
             return EnvelopeError(400, "VALIDATION_ERROR", "The request is not valid.", "channel: leave it out")
         return None
 
@@ -225,44 +215,44 @@ def shape_errors_are_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 FAULTS = (
-    Fault("missing_header_is_403", "auth.missing_header", missing_header_is_403, _only("auth.missing_header")),
+    Fault("missing_header_is_403", "auth.missing_header", missing_header_is_403, only("auth.missing_header")),
     Fault(
         "access_checked_before_authentication",
         "auth.before_authorization",
         access_checked_before_authentication,
-        _only("auth.before_authorization"),
+        only("auth.before_authorization"),
     ),
     Fault(
         "unauthenticated_request_binds_key",
         "idempotency.failed_request_binds_no_key",
         unauthenticated_request_binds_key,
-        _only("idempotency.failed_request_binds_no_key"),
+        only("idempotency.failed_request_binds_no_key"),
     ),
     Fault(
         "data_checked_before_shape",
         "data.shape_before_data",
         data_checked_before_shape,
-        _only("data.shape_before_data"),
+        only("data.shape_before_data"),
     ),
-    Fault("other_schemes_accepted", "auth.wrong_scheme", other_schemes_accepted, _only("auth.wrong_scheme")),
-    Fault("unknown_group_is_404", "auth.unknown_group", unknown_group_is_404, _only("auth.unknown_group")),
+    Fault("other_schemes_accepted", "auth.wrong_scheme", other_schemes_accepted, only("auth.wrong_scheme")),
+    Fault("unknown_group_is_404", "auth.unknown_group", unknown_group_is_404, only("auth.unknown_group")),
     Fault(
         "unknown_conversation_ignored",
         "data.unknown_conversation",
         unknown_conversation_ignored,
-        _only("data.unknown_conversation"),
+        only("data.unknown_conversation"),
     ),
     Fault(
         "inmail_to_eligible_prospect_is_422",
         "data.inmail_accepted",
         inmail_to_eligible_prospect_is_422,
-        _only("data.inmail_accepted"),
+        only("data.inmail_accepted"),
     ),
     Fault(
         "id_derived_from_conversation",
         "idempotency.distinct_keys",
         id_derived_from_conversation,
-        _only("idempotency.distinct_keys"),
+        only("idempotency.distinct_keys"),
     ),
     Fault(
         "error_envelope_with_extra_member",
@@ -274,24 +264,22 @@ FAULTS = (
         "server_error_on_non_ascii",
         "contract.not_a_server_error",
         server_error_on_non_ascii,
-        _only("contract.*"),
+        only("contract.*"),
     ),
     Fault(
         "shape_errors_are_406",
         "contract.status_code_conformance",
         shape_errors_are_406,
-        _only("contract.*"),
+        only("contract.*"),
     ),
-    Fault("responses_as_text_plain", "contract.content_type_conformance", responses_as_text_plain, _only("contract.*")),
-    Fault("empty_trace_id_header", "contract.response_headers_conformance", empty_trace_id_header, _only("contract.*")),
-    Fault(
-        "data_with_extra_member", "contract.response_schema_conformance", data_with_extra_member, _only("contract.*")
-    ),
+    Fault("responses_as_text_plain", "contract.content_type_conformance", responses_as_text_plain, only("contract.*")),
+    Fault("empty_trace_id_header", "contract.response_headers_conformance", empty_trace_id_header, only("contract.*")),
+    Fault("data_with_extra_member", "contract.response_schema_conformance", data_with_extra_member, only("contract.*")),
     Fault(
         "explicit_default_channel_refused",
         "contract.positive_data_acceptance",
         explicit_default_channel_refused,
-        _only("contract.*"),
+        only("contract.*"),
     ),
     Fault(
         "conflict_replays_in_the_model",
@@ -303,6 +291,6 @@ FAULTS = (
         "shape_errors_are_422",
         "contract.negative_data_rejection",
         shape_errors_are_422,
-        _only("contract.*"),
+        only("contract.*"),
     ),
 )

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from faulty.fault import Fault, RewriteJson, binds_key_after, idempotency_conflict, mock, with_data, wrap_outcomes
+from faulty.fault import Fault, RewriteJson, binds_key_after, idempotency_conflict, mock, only, with_data, wrap_outcomes
 from faulty.middleware import ObserveResponses, RewriteRequest, RewriteResponse, ShortCircuit, header
 from mock_server.domain import access, service
 from mock_server.domain.errors import IdempotencyConflict, InmailNotEligible, ProspectNotConnected, UnknownData
@@ -317,7 +317,7 @@ def _rate_limited_code(status: int, body: dict) -> dict:
 
 
 def _only(build: Callable[[pytest.MonkeyPatch], ASGIApp], check: str) -> Fault:
-    return Fault(build.__name__, check, build, ("--profile", "quick", "--only", check))
+    return Fault(build.__name__, check, build, only(check))
 
 
 FAULTS = (
