@@ -1,4 +1,9 @@
-"""How one mock process is configured; passed to workers through the environment as JSON."""
+"""How one mock process is configured: one table of defaults (`MockConfig`), which the CLI refers to.
+
+Workers started by uvicorn rebuild the app from the same config, passed through the environment as JSON.
+Every bound a stranger could push against (sessions, headers, timeouts, bodies) has its default here, so
+`sonarly-mock serve --help` and the README quote one place.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,22 @@ class MockConfig:
     max_body_bytes: int = MAX_BODY_BYTES
     sent_retention_seconds: float = 7 * 24 * 3600
     flask_handlers: bool = False
+    # Sessions: created only by an authenticated API request or a control call, at most this many at once,
+    # dropped after this long without a request (wall clock; the `default` session never expires).
+    max_sessions: int = 1000
+    session_idle_seconds: float = 24 * 3600
+    # The control API (fixtures with every key value, reset, clock) answers browsers only from these origins;
+    # none by default, so only same-origin pages (the mock's own docs) and non-browser clients reach it.
+    control_cors_origins: tuple[str, ...] = ()
+    # Binding to a non-loopback address without --control-token is refused unless this is set.
+    allow_open_control: bool = False
+    log_level: str = "info"
+    log_format: str = "text"
+    # Connection bounds: request line + headers, time to receive them, idle keep-alive, gaps inside a body.
+    max_header_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 10.0
+    keep_alive_seconds: float = 5.0
+    body_timeout_seconds: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_environment(self) -> None:
@@ -28,6 +49,7 @@ class MockConfig:
     @classmethod
     def from_environment(cls) -> MockConfig:
         raw = json.loads(os.environ.get(ENVIRONMENT_VARIABLE, "{}"))
-        if "cors_origins" in raw:
-            raw["cors_origins"] = tuple(raw["cors_origins"])
+        for name in ("cors_origins", "control_cors_origins"):
+            if name in raw:
+                raw[name] = tuple(raw[name])
         return cls(**raw)
