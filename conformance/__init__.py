@@ -11,28 +11,18 @@ into one line and exit code 2 (like httpx's exception tree, callers can catch as
                                 --account-group-id (runner)
 
 A violation (exit 1) and an incomplete run (exit 3) are verdicts, not errors: they come from the report.
+
+The public API, for a test suite or a script that wants the verdict without the CLI:
+
+    from conformance import Settings, run
+    report = run(Settings(base_url="http://127.0.0.1:8080", api_key=..., account_group_id=..., prospect_id=...))
+    assert report.exit_code == 0, [r.name for r in report.results if r.status.name == "FAILED"]
 """
 
 from __future__ import annotations
 
+from conformance.errors import FileError, KitError, SpecError, TargetError, UsageError
+from conformance.runner import RunReport, run
+from conformance.settings import Settings
 
-class KitError(Exception):
-    """Root of the errors that stop a run without a verdict; `exit_code` is what the CLI exits with."""
-
-    exit_code = 2
-
-
-class UsageError(KitError):
-    """A configuration problem the user must fix (bad option, environment variable or config value)."""
-
-
-class FileError(UsageError):
-    """A file named by an option cannot be read or written."""
-
-
-class SpecError(KitError):
-    """The contract file cannot be loaded or lacks the operation."""
-
-
-class TargetError(KitError):
-    """The target answered the preflight request in a way that shows a wrong option (or did not answer)."""
+__all__ = ["FileError", "KitError", "RunReport", "Settings", "SpecError", "TargetError", "UsageError", "run"]

@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from conformance import KitError
+from conformance.errors import KitError
 from conformance.redaction import Redactor, printable
 from conformance.report.console import ConsoleReporter
 from conformance.report.junit import check_writable, write_junit

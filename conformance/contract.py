@@ -28,9 +28,9 @@ from schemathesis.checks import (  # public names, resolved through the check re
 )
 from schemathesis.core.failures import FailureGroup
 
-from conformance import SpecError
 from conformance.budget import BudgetExhausted
 from conformance.client import MAX_TIMEOUTS, Client, RequestTimedOut, StillRateLimited, TransportFailure
+from conformance.errors import SpecError
 from conformance.exchange import Exchange, Outgoing
 from conformance.generation import fixture_cases
 from conformance.messages import PATH

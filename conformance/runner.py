@@ -24,11 +24,11 @@ from typing import Protocol
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from schemathesis import APIOperation
 
-from conformance import FileError, TargetError, UsageError
 from conformance.budget import Budget, BudgetExhausted
 from conformance.client import MAX_TIMEOUTS, Client, RequestTimedOut, StillRateLimited, TransportFailure
 from conformance.contract import CHECKS as CONTRACT_CHECKS
 from conformance.contract import ContractPhase, load_operation
+from conformance.errors import FileError, TargetError, UsageError
 from conformance.exchange import Exchange
 from conformance.messages import PATH, Messages, new_key
 from conformance.observers import OBSERVERS, observe
@@ -50,6 +50,16 @@ class Progress(Protocol):
     def phase(self, name: str, total: int) -> Callable[[], None]: ...
 
     def done(self, result: CheckResult) -> None: ...
+
+
+class Silent:
+    """The progress of a library call (`conformance.run(settings)`): nothing is drawn."""
+
+    def phase(self, name: str, total: int) -> Callable[[], None]:
+        return lambda: None
+
+    def done(self, result: CheckResult) -> None:
+        return None
 
 
 @dataclass
@@ -253,8 +263,9 @@ def open_database(settings: Settings) -> ExampleDatabase | None:
     return DirectoryBasedExampleDatabase(path)
 
 
-def run(settings: Settings, progress: Progress) -> RunReport:
+def run(settings: Settings, progress: Progress | None = None) -> RunReport:
     """Preflight, scenario, contract and stateful phases, then the run-wide observers (see the module doc)."""
+    progress = progress or Silent()
     started = time.monotonic()
     budget = Budget(settings.max_time)  # counts from the start: loading the spec spends it too
     selection = Selection.for_settings(settings)

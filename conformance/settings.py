@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance import FileError, UsageError
+from conformance.errors import FileError, UsageError
 from openapi import CONTRACT_SPEC
 
 __all__ = ["FileError", "Settings", "UsageError", "resolve"]

@@ -10,7 +10,7 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conformance import FileError
+from conformance.errors import FileError
 from conformance.redaction import Redactor, printable
 from conformance.report.console import render_violation
 from conformance.results import Status
