@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -139,3 +140,101 @@ def test_a_slot_is_never_before_now_even_a_float_step_past_a_millisecond(millis)
     assert result.at >= now, f"slot {result.at!r} is before now {now!r}"
     assert result.at == round(result.at, 3), "a whole millisecond"
     assert result.at - now < 0.001, "the nearest whole millisecond, not a later one"
+
+
+EVERY_DAY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def hours(zone: str, start: str, end: str, days: tuple[str, ...] = EVERY_DAY, gap: float = 60.0) -> SendingSchedule:
+    return SendingSchedule(
+        timezone=zone, days=days, start=time.fromisoformat(start), end=time.fromisoformat(end), min_gap_seconds=gap
+    )
+
+
+def wall(instant: float, zone: str) -> str:
+    """The local wall time of an instant with its offset, as a person reads the slot."""
+    return datetime.fromtimestamp(instant, tz=ZoneInfo(zone)).isoformat()
+
+
+def burst(schedule: SendingSchedule, now: float, count: int) -> list[str]:
+    """Queue `count` direct messages at `now`, keeping the book (previous slot, day counts) as the store does."""
+    counts: dict[date, int] = {}
+    previous, slots = None, []
+    for _ in range(count):
+        result = slot(now, previous=previous, sent=lambda day: counts.get(day, 0), schedule=schedule)
+        counts[result.local_day] = counts.get(result.local_day, 0) + 1
+        previous = result.at
+        slots.append(wall(result.at, schedule.timezone))
+    return slots
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "end", "gap_day", "expected_first"),
+    [
+        # Measured: these windows gave 03:00-03:40 local on the gap day (the 02:xx start moved past the end).
+        ("America/New_York", "02:00", "02:59", date(2026, 3, 8), "2026-03-09T02:00:00-04:00"),
+        ("Europe/Berlin", "02:00", "02:59", date(2026, 3, 29), "2026-03-30T02:00:00+02:00"),
+        ("America/Santiago", "00:00", "00:59", date(2026, 9, 6), "2026-09-07T00:00:00-03:00"),
+    ],
+    ids=["new-york", "berlin", "santiago"],
+)
+def test_a_window_inside_the_spring_forward_gap_is_empty_that_day(zone, start, end, gap_day, expected_first):
+    schedule = hours(zone, start, end)
+    assert schedule.window(gap_day) == (), "no instant of that day has a wall time inside the window"
+    midnight_before = local(gap_day.year, gap_day.month, gap_day.day, 0, zone=ZoneInfo(zone)) - 3600
+    slots = burst(schedule, midnight_before, 41)
+    assert slots[0] == expected_first
+    assert all(s.startswith(f"{expected_first[:14]}") for s in slots), "every slot inside the next day's window"
+    assert not any(s.startswith(gap_day.isoformat()) for s in slots)
+
+
+def test_a_window_that_starts_inside_the_gap_opens_when_the_clock_jumps_past_its_start():
+    schedule = hours("America/New_York", "02:30", "04:00")
+    (stretch,) = schedule.window(date(2026, 3, 8))
+    assert (wall(stretch[0], schedule.timezone), wall(stretch[1], schedule.timezone)) == (
+        "2026-03-08T03:00:00-04:00",
+        "2026-03-08T04:00:00-04:00",
+    )
+
+
+def test_a_window_across_the_gap_is_an_hour_shorter_in_real_time():
+    (stretch,) = hours("America/New_York", "01:30", "03:30").window(date(2026, 3, 8))
+    assert stretch[1] - stretch[0] == 3600
+
+
+def test_a_thirty_minute_dst_gap_in_lord_howe():
+    schedule = hours("Australia/Lord_Howe", "02:00", "02:45")
+    (stretch,) = schedule.window(date(2026, 10, 4))
+    assert wall(stretch[0], schedule.timezone) == "2026-10-04T02:30:00+11:00"
+    assert stretch[1] - stretch[0] == 15 * 60
+    assert hours("Australia/Lord_Howe", "02:00", "02:30").window(date(2026, 10, 4)) == ()
+
+
+def test_the_repeated_hour_of_a_fall_back_day_is_inside_the_window_twice():
+    schedule = hours("America/New_York", "01:00", "01:30", gap=15 * 60)
+    first, second = schedule.window(date(2026, 11, 1))
+    assert (wall(first[0], schedule.timezone), wall(second[0], schedule.timezone)) == (
+        "2026-11-01T01:00:00-04:00",
+        "2026-11-01T01:00:00-05:00",
+    )
+    now = local(2026, 11, 1, 1, 20)
+    result = slot(now, previous=now, schedule=schedule)
+    assert wall(result.at, schedule.timezone) == "2026-11-01T01:00:00-05:00", "the second 01:00, not tomorrow"
+    assert (result.local_day, result.deferred) == (date(2026, 11, 1), True), "it waits through 01:30-02:00 EDT"
+
+
+def test_a_fall_back_across_midnight_returns_to_the_previous_local_day():
+    # Goose Bay, 2000-10-29 00:01 ADT: the clocks went back to 23:01 AST on Saturday the 28th.
+    schedule = hours("America/Goose_Bay", "23:00", "23:59", days=("sat",))
+    now = local(2000, 10, 29, 0, 0, 30, zone=ZoneInfo("America/Goose_Bay"))
+    result = slot(now, schedule=schedule)
+    assert wall(result.at, schedule.timezone) == "2000-10-28T23:01:00-04:00"
+    assert result.local_day == date(2000, 10, 28), "counted on the Saturday its wall clock shows"
+
+
+def test_a_day_the_zone_skipped_has_no_window():
+    # Samoa moved across the date line: Thursday 2011-12-29 23:59:59 was followed by Saturday 00:00.
+    schedule = hours("Pacific/Apia", "00:00", "23:59", days=("fri",))
+    assert schedule.window(date(2011, 12, 30)) == ()
+    result = slot(local(2011, 12, 29, 12, zone=ZoneInfo("Pacific/Apia")), schedule=schedule)
+    assert wall(result.at, schedule.timezone) == "2012-01-06T00:00:00+14:00"
