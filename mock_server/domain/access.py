@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import hmac
-import json
 import sqlite3
 from dataclasses import dataclass
 
+from mock_server.domain.errors import AccessDenied, Unauthenticated
+from mock_server.domain.sessions import dataset_of
 from mock_server.domain.tokens import key_digest
 
 REQUIRED_PERMISSION = "messages:write"
-
-
-class Unauthenticated(Exception):
-    """No usable API key: 401."""
-
-
-class AccessDenied(Exception):
-    """A valid key that may not do this: 403."""
-
-    status_code = 403
 
 
 @dataclass(frozen=True)
@@ -33,19 +24,17 @@ class Caller:
 
 
 def authenticate(conn: sqlite3.Connection, session: str, api_key: str) -> Caller:
+    """Find the key in the session's fixtures (the base fixtures for a session not created yet) by digest,
+    then confirm it in constant time."""
     digest = key_digest(api_key)
-    row = conn.execute(
-        "SELECT key, name, permissions, account_groups, revoked FROM api_keys WHERE session = ? AND key_hash = ?",
-        (session, digest),
-    ).fetchone()
+    row = dataset_of(conn, session).keys.get(digest)
     if row is None or not hmac.compare_digest(
-        row[0].encode("utf-8", "surrogatepass"), api_key.encode("utf-8", "surrogatepass")
+        row.key.encode("utf-8", "surrogatepass"), api_key.encode("utf-8", "surrogatepass")
     ):
         raise Unauthenticated("The API key is not known.")
-    _, name, permissions, groups, revoked = row
-    if revoked:
+    if row.revoked:
         raise Unauthenticated("The API key has been revoked.")
-    return Caller(name, digest, frozenset(json.loads(permissions)), frozenset(json.loads(groups)))
+    return Caller(row.name, digest, row.permissions, row.account_groups)
 
 
 def authorize(caller: Caller, account_group_id: str) -> None:

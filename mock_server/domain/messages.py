@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 from mock_server.domain.clock import to_iso
-from mock_server.domain.fixtures import schedule_from_document
-from mock_server.domain.scheduler import SendingSchedule, Slot
+from mock_server.domain.scheduler import Slot
 from mock_server.domain.tokens import new_object_id
 
 COLUMNS = (
@@ -41,13 +38,12 @@ class MessageBook:
         self._conn = conn
         self._session = session
 
-    def schedule_of(self, group_id: str) -> tuple[SendingSchedule, float | None]:
-        """The group's sending schedule and its previous slot (None before the first)."""
-        schedule_json, last_slot = self._conn.execute(
-            "SELECT schedule, last_slot FROM account_groups WHERE session = ? AND id = ?",
-            (self._session, group_id),
+    def last_slot(self, group_id: str) -> float | None:
+        """The group's previous slot in this session (None before the first)."""
+        row = self._conn.execute(
+            "SELECT last_slot FROM group_slots WHERE session = ? AND group_id = ?", (self._session, group_id)
         ).fetchone()
-        return _schedule(schedule_json), last_slot
+        return None if row is None else float(row[0])
 
     def count_on_day(self, group_id: str, channel: str, day: date) -> int:
         row = self._conn.execute(
@@ -76,12 +72,13 @@ class MessageBook:
             ),
         )
         self._conn.execute(
-            "UPDATE account_groups SET last_slot = ? WHERE session = ? AND id = ?",
-            (slot.at, self._session, group_id),
+            "INSERT INTO group_slots (session, group_id, last_slot) VALUES (?, ?, ?) "
+            "ON CONFLICT (session, group_id) DO UPDATE SET last_slot = excluded.last_slot",
+            (self._session, group_id, slot.at),
         )
         self._conn.execute(
-            "INSERT INTO day_counts VALUES (?, ?, ?, ?, 1) ON CONFLICT (session, group_id, local_day, channel) "
-            "DO UPDATE SET count = count + 1",
+            "INSERT INTO day_counts (session, group_id, local_day, channel, count) VALUES (?, ?, ?, ?, 1) "
+            "ON CONFLICT (session, group_id, local_day, channel) DO UPDATE SET count = count + 1",
             (self._session, group_id, slot.local_day.isoformat(), new.channel),
         )
         return {
@@ -122,13 +119,34 @@ class MessageBook:
         return [_view(row) for row in rows]
 
     def _open_conversation(self, group_id: str, prospect_id: str) -> str:
+        """A sent InMail opens a chat with the prospect, in this session only (the dataset never changes)."""
         conversation_id = "cnv_" + new_object_id()
         self._conn.execute(
-            "INSERT INTO conversations VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 "
-            "FROM conversations WHERE session = ?))",
-            (self._session, conversation_id, group_id, prospect_id, self._session),
+            "INSERT INTO opened_conversations (session, group_id, id, prospect_id) VALUES (?, ?, ?, ?)",
+            (self._session, group_id, conversation_id, prospect_id),
         )
         return conversation_id
+
+
+def opened_conversations(conn: sqlite3.Connection, session: str) -> dict[tuple[str, str], list[str]]:
+    """Conversations the session's sent InMails opened, by (group, prospect), oldest first."""
+    opened: dict[tuple[str, str], list[str]] = {}
+    for group_id, prospect_id, conversation_id in conn.execute(
+        "SELECT group_id, prospect_id, id FROM opened_conversations WHERE session = ? ORDER BY rowid", (session,)
+    ):
+        opened.setdefault((group_id, prospect_id), []).append(conversation_id)
+    return opened
+
+
+def opened_with(conn: sqlite3.Connection, session: str, group_id: str, prospect_id: str) -> tuple[str, ...]:
+    """Conversations the session's sent InMails opened with one prospect, oldest first."""
+    return tuple(
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM opened_conversations WHERE session = ? AND group_id = ? AND prospect_id = ? ORDER BY rowid",
+            (session, group_id, prospect_id),
+        )
+    )
 
 
 def _view(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -160,8 +178,3 @@ def _view(row: tuple[Any, ...]) -> dict[str, Any]:
         "message": message,
         "subject": subject,
     }
-
-
-@lru_cache(maxsize=256)
-def _schedule(schedule_json: str) -> SendingSchedule:
-    return schedule_from_document(json.loads(schedule_json))

@@ -12,11 +12,11 @@ from typing import Any
 
 from mock_server.domain.errors import InmailNotEligible, ProspectNotConnected, UnknownData
 from mock_server.domain.idempotency import DEFAULT_CHANNEL, IdempotencyStore, fingerprint
-from mock_server.domain.messages import MessageBook, NewMessage
+from mock_server.domain.messages import MessageBook, NewMessage, opened_with
 from mock_server.domain.retention import Retention, purge
 from mock_server.domain.retention import due as retention_due
 from mock_server.domain.scheduler import next_slot
-from mock_server.domain.sessions import ensure_session, read_clock
+from mock_server.domain.sessions import dataset_of, open_session
 from mock_server.domain.store import Store
 
 DEFAULT_RETENTION = Retention()
@@ -45,8 +45,8 @@ def queue_response(
 ) -> Outcome:
     """Schedule the response, or replay the one already scheduled under the same key and body."""
     with store.transaction() as conn:
-        ensure_session(conn, session)
-        now = read_clock(conn, session).now()
+        opened = open_session(conn, session)
+        now = opened.clock.now()
         book = MessageBook(conn, session)
         book.send_due(now)
         if retention_due():
@@ -58,12 +58,11 @@ def queue_response(
             if replay is not None:
                 return Outcome(replay.data, replayed=True)
         new = _checked_message(conn, session, group_id, body, idempotency_key)
-        schedule, previous_slot = book.schedule_of(group_id)
         slot = next_slot(
-            schedule,
+            opened.dataset.groups[group_id].schedule,
             now,
             new.channel,
-            previous_slot,
+            book.last_slot(group_id),
             lambda day: book.count_on_day(group_id, new.channel, day),
         )
         data = book.record(group_id, new, slot)
@@ -98,17 +97,9 @@ def _checked_message(
 
 
 def _prospect(conn: sqlite3.Connection, session: str, group_id: str, prospect_id: str) -> ProspectState:
-    row = conn.execute(
-        "SELECT connected, inmail_eligible FROM prospects WHERE session = ? AND group_id = ? AND id = ?",
-        (session, group_id, prospect_id),
-    ).fetchone()
-    if row is None:
+    """The prospect in the session's dataset, with the conversations the session's sent InMails opened."""
+    prospect = dataset_of(conn, session).prospects.get((group_id, prospect_id))
+    if prospect is None:
         raise UnknownData(f"prospectId: no prospect {prospect_id} in account group {group_id}")
-    conversations = tuple(
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM conversations WHERE session = ? AND group_id = ? AND prospect_id = ? ORDER BY position",
-            (session, group_id, prospect_id),
-        )
-    )
-    return ProspectState(bool(row[0]), bool(row[1]), conversations)
+    opened = opened_with(conn, session, group_id, prospect_id)
+    return ProspectState(prospect.connected, prospect.inmail_eligible, prospect.conversations + opened)

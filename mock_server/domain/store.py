@@ -1,40 +1,52 @@
-"""The one SQLite database behind every session: schema, connection and transactions.
+"""The one SQLite database behind every session: schema, schema version, connection and transactions.
 
 Every read-modify-write runs inside `Store.transaction()`, which takes SQLite's write lock up front
 (`BEGIN IMMEDIATE`). That makes idempotency and slot assignment atomic across threads and across
 several worker processes sharing one state file, by construction rather than by timing.
+
+A state file says what it is in its header: `PRAGMA application_id` marks it as this mock's and
+`PRAGMA user_version` is its schema version. Opening a file brings it to `SCHEMA_VERSION` through the
+migrations of `mock_server.domain.migrations`, or refuses it with `StateFileError`: one line saying what is
+wrong and what to do, which the CLI prints before any worker starts.
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS base_fixtures (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);
+from mock_server.domain.journal import JOURNAL_SCHEMA
+
+SCHEMA_VERSION = 2
+"""1: the unversioned layout of mock 0.x (fixtures copied into every session); 2: datasets."""
+APPLICATION_ID = 0x536F6E4D  # "SonM": PRAGMA application_id of every state file of this mock
+
+# Fixture data lives in immutable, content-addressed datasets (mock_server.domain.datasets); a session points
+# at one and keeps only what it changes itself: its clock, each group's last slot, the conversations its sent
+# InMails opened, day counts, messages, idempotency keys, journal and faults.
+CORE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (id TEXT PRIMARY KEY, document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS startup (
+    id INTEGER PRIMARY KEY CHECK (id = 1), base_dataset TEXT NOT NULL, max_sessions INTEGER NOT NULL,
+    idle_seconds REAL);
 CREATE TABLE IF NOT EXISTS sessions (
-    name TEXT PRIMARY KEY, clock_offset REAL NOT NULL DEFAULT 0, clock_frozen_at REAL,
-    conformance TEXT NOT NULL DEFAULT '{}');
-CREATE TABLE IF NOT EXISTS account_groups (
-    session TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, schedule TEXT NOT NULL,
-    last_slot REAL, PRIMARY KEY (session, id));
-CREATE TABLE IF NOT EXISTS prospects (
-    session TEXT NOT NULL, id TEXT NOT NULL, group_id TEXT NOT NULL, name TEXT NOT NULL,
-    connected INTEGER NOT NULL, inmail_eligible INTEGER NOT NULL, position INTEGER NOT NULL,
+    name TEXT PRIMARY KEY, dataset TEXT NOT NULL, clock_offset REAL NOT NULL DEFAULT 0, clock_frozen_at REAL,
+    created REAL NOT NULL, last_used REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_by_dataset ON sessions (dataset);
+CREATE INDEX IF NOT EXISTS sessions_by_last_use ON sessions (last_used);
+CREATE TABLE IF NOT EXISTS group_slots (
+    session TEXT NOT NULL, group_id TEXT NOT NULL, last_slot REAL NOT NULL, PRIMARY KEY (session, group_id));
+CREATE TABLE IF NOT EXISTS opened_conversations (
+    session TEXT NOT NULL, group_id TEXT NOT NULL, id TEXT NOT NULL, prospect_id TEXT NOT NULL,
     PRIMARY KEY (session, group_id, id));
-CREATE TABLE IF NOT EXISTS conversations (
-    session TEXT NOT NULL, id TEXT NOT NULL, group_id TEXT NOT NULL, prospect_id TEXT NOT NULL,
-    position INTEGER NOT NULL, PRIMARY KEY (session, group_id, id));
-CREATE INDEX IF NOT EXISTS conversations_by_prospect ON conversations (session, group_id, prospect_id, position);
-CREATE TABLE IF NOT EXISTS api_keys (
-    session TEXT NOT NULL, key_hash TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
-    permissions TEXT NOT NULL, account_groups TEXT NOT NULL, revoked INTEGER NOT NULL,
-    position INTEGER NOT NULL, PRIMARY KEY (session, key_hash));
+CREATE INDEX IF NOT EXISTS opened_by_prospect ON opened_conversations (session, group_id, prospect_id);
 CREATE TABLE IF NOT EXISTS day_counts (
     session TEXT NOT NULL, group_id TEXT NOT NULL, local_day TEXT NOT NULL, channel TEXT NOT NULL,
     count INTEGER NOT NULL, PRIMARY KEY (session, group_id, local_day, channel));
@@ -50,48 +62,92 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     session TEXT NOT NULL, group_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
     response TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (session, group_id, key));
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency_keys (session, expires_at);
-CREATE TABLE IF NOT EXISTS journal (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, at REAL NOT NULL, method TEXT NOT NULL,
-    path TEXT NOT NULL, status INTEGER NOT NULL, trace_id TEXT NOT NULL, idempotency_key TEXT,
-    api_key TEXT);
-CREATE INDEX IF NOT EXISTS journal_by_session ON journal (session, seq);
 CREATE TABLE IF NOT EXISTS faults (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, status INTEGER, latency_ms INTEGER NOT NULL,
-    remaining INTEGER NOT NULL, method TEXT, path_prefix TEXT);
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, status INTEGER, connection TEXT,
+    retry_after INTEGER, latency_ms INTEGER NOT NULL, remaining INTEGER, rate REAL, seed INTEGER NOT NULL,
+    draws INTEGER NOT NULL, hits INTEGER NOT NULL, method TEXT, path_prefix TEXT);
 CREATE INDEX IF NOT EXISTS faults_by_session ON faults (session, id);
 """
 
+SCHEMA = CORE_SCHEMA + JOURNAL_SCHEMA
+
 SESSION_TABLES = (
-    "account_groups",
-    "prospects",
-    "conversations",
-    "api_keys",
+    "group_slots",
+    "opened_conversations",
     "day_counts",
     "messages",
     "idempotency_keys",
     "journal",
     "faults",
 )
+"""Every table with a `session` column: dropping a session deletes its rows from each."""
+
+
+class StateFileError(Exception):
+    """The `--state` file cannot be used; the message is one line that says why and what to do."""
+
+
+def statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script one by one, so that a script can run inside an open transaction
+    (`executescript` would commit it first)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement: {pending.strip()[:80]}")
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create every table of the current version and stamp the file with it (inside the caller's transaction)."""
+    for statement in statements(SCHEMA):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def check_state_file(path: str | Path) -> None:
+    """Open the state file as `serve` will (creating or migrating it), then close it; StateFileError if unusable.
+
+    The CLI calls this before uvicorn starts, so a bad file is one line and exit 2, not a worker crash loop.
+    """
+    Store(Path(path)).close()
 
 
 class Store:
     """One connection per process, serialised by a lock; SQLite's own lock serialises processes."""
 
     def __init__(self, path: Path | None = None) -> None:
-        if path is None:
-            target, uri = f"file:sonarly-mock-{uuid.uuid4().hex}?mode=memory", True
-        else:
-            target, uri = str(path), False
-        self._connection = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._lock = threading.RLock()
-        self._lock_file = None if path is None else open(f"{path}.lock", "a+b")
         self.path = path
-        with self._lock:
-            if path is not None:
-                self._connection.execute("PRAGMA journal_mode=WAL")
-                self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.RLock()
+        self._lock_file: IO[bytes] | None = None
+        if path is None:
+            self._connection = sqlite3.connect(
+                f"file:sonarly-mock-{uuid.uuid4().hex}?mode=memory",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             self._connection.execute("PRAGMA busy_timeout=30000")
-            self._connection.executescript(SCHEMA)
+            with self.transaction() as conn:
+                create_schema(conn)
+            return
+        self._connection = _open_file(path)
+        try:
+            self._lock_file = open(f"{path}.lock", "a+b")  # held for the store's lifetime
+            with self.transaction() as conn:
+                _bring_to_current_version(conn, path)
+            # Only once the file is known to be ours: WAL mode is stored in the file itself.
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+        except StateFileError:
+            self.close()
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise StateFileError(_unusable(path, exc)) from None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -133,3 +189,48 @@ class Store:
             self._connection.close()
             if self._lock_file is not None:
                 self._lock_file.close()
+
+
+def _open_file(path: Path) -> sqlite3.Connection:
+    """Connect to a state file; anything that is not a readable SQLite file is a StateFileError."""
+    if path.is_dir():
+        raise StateFileError(f"state file {path} is a directory; give --state the path of a file")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise StateFileError(f"state file {path} cannot be read and written by this user; check its permissions")
+    connection: sqlite3.Connection | None = None
+    try:
+        connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+        connection.execute("PRAGMA busy_timeout=30000")
+        connection.execute("PRAGMA schema_version").fetchone()  # reads the header: fails for a non-database
+    except sqlite3.Error as exc:
+        if connection is not None:
+            connection.close()
+        raise StateFileError(_unusable(path, exc)) from None
+    return connection
+
+
+def _unusable(path: Path, exc: BaseException) -> str:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in reason:
+        return f"state file {path} is not a SQLite database ({reason}); give --state a new path or delete the file"
+    return f"state file {path} cannot be used ({reason}); give --state a new path or fix the file"
+
+
+def _bring_to_current_version(conn: sqlite3.Connection, path: Path) -> None:
+    """Create the schema in an empty file, migrate an older one, refuse anything else (in one transaction)."""
+    from mock_server.domain.migrations import MIGRATIONS, layout_version
+
+    version = layout_version(conn, path)
+    if version == 0:
+        create_schema(conn)
+        return
+    if version > SCHEMA_VERSION:
+        raise StateFileError(
+            f"state file {path} has schema version {version}, newer than this mock's ({SCHEMA_VERSION}); "
+            "upgrade the mock or give --state a new path"
+        )
+    while version < SCHEMA_VERSION:
+        MIGRATIONS[version](conn)
+        version += 1
+        conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from connexion import request
 from flask import Response
 
-from mock_server.domain import faults, journal
+from mock_server.domain import journal
 from mock_server.domain.clock import LATEST, from_iso, to_iso
+from mock_server.domain.errors import MockError, validation_error
 from mock_server.domain.fixtures import parse_fixtures
 from mock_server.domain.messages import MessageBook
 from mock_server.domain.sessions import (
-    ensure_session,
+    DEFAULT_SESSION,
+    dataset_of,
+    drop_session,
+    expire_idle,
     fixtures_document,
+    list_sessions,
     read_clock,
     reset_session,
     write_clock,
@@ -23,18 +29,15 @@ from mock_server.domain.sessions import (
 from mock_server.domain.sessions import (
     replace_fixtures as replace_session_fixtures,
 )
-from mock_server.http.envelope import EnvelopeError, respond, success, validation_error
-from mock_server.http.runtime import runtime_of, session_of
+from mock_server.http.envelope import respond, success
+from mock_server.http.runtime import runtime_of, session_transaction
 
 T = TypeVar("T")
 
 
 def _in_session(work: Callable[[sqlite3.Connection, str], T]) -> T:
-    """Run `work` in one transaction of the caller's session, after sending whatever is due."""
-    scope = request.scope
-    session = session_of(scope)
-    with runtime_of(scope).store.transaction() as conn:
-        ensure_session(conn, session)
+    """Run `work` in one transaction of the caller's session (created if new), after sending whatever is due."""
+    with session_transaction(request.scope) as (conn, session):
         MessageBook(conn, session).send_due(read_clock(conn, session).now())
         return work(conn, session)
 
@@ -53,7 +56,7 @@ def reset() -> Response:
         return {"session": session}
 
     data = _in_session(work)
-    runtime_of(request.scope).limiter.reset(data["session"])
+    runtime_of(request.scope).forget(data["session"])
     return respond(success(data), 200)
 
 
@@ -106,35 +109,49 @@ def advance_clock(body: dict[str, Any]) -> Response:
 
 def list_messages(accountGroupId: str, status: str | None = None, limit: int = 100) -> Response:
     def work(conn: sqlite3.Connection, session: str) -> list[dict[str, Any]]:
-        known = conn.execute(
-            "SELECT 1 FROM account_groups WHERE session = ? AND id = ?", (session, accountGroupId)
-        ).fetchone()
-        if known is None:
-            raise EnvelopeError(404, "NOT_FOUND", f"No account group {accountGroupId} in session {session}.")
+        if accountGroupId not in dataset_of(conn, session).groups:
+            raise MockError.named("not_found", message=f"No account group {accountGroupId} in session {session}.")
         return MessageBook(conn, session).list(accountGroupId, status, limit)
 
     return respond(success({"messages": _in_session(work)}), 200)
 
 
-def get_journal(limit: int = 100) -> Response:
-    return respond(success({"entries": _in_session(lambda conn, session: journal.newest(conn, session, limit))}), 200)
+def get_journal(
+    limit: int = 100,
+    status: str | None = None,
+    code: str | None = None,
+    path: str | None = None,
+    idempotencyKey: str | None = None,
+    since: str | None = None,
+) -> Response:
+    """The session's journal, newest first and filtered; `since=<seq>` polls for entries after that one."""
+    try:
+        wanted = journal.JournalFilter.from_query(status, code, path, idempotencyKey, since)
+    except ValueError as exc:
+        raise validation_error(str(exc)) from None
+    entries = _in_session(lambda conn, session: journal.newest(conn, session, limit, wanted))
+    return respond(success({"entries": entries}), 200)
 
 
-def list_faults() -> Response:
-    return respond(success({"faults": _in_session(faults.pending)}), 200)
+def get_sessions() -> Response:
+    """Every live session, oldest name first; sessions idle past the limit are expired first."""
+    runtime = runtime_of(request.scope)
+    with runtime.store.transaction() as conn:
+        expired = expire_idle(conn, time.time(), batch=runtime.limits.max_sessions)
+        listed = list_sessions(conn)
+    for name in expired:
+        runtime.forget(name)
+    return respond(success({"sessions": listed, "maxSessions": runtime.limits.max_sessions}), 200)
 
 
-def add_fault(body: dict[str, Any]) -> Response:
-    def work(conn: sqlite3.Connection, session: str) -> list[dict[str, Any]]:
-        faults.add(conn, session, body)
-        return faults.pending(conn, session)
-
-    return respond(success({"faults": _in_session(work)}), 201)
-
-
-def clear_faults() -> Response:
-    def work(conn: sqlite3.Connection, session: str) -> list[dict[str, Any]]:
-        faults.clear(conn, session)
-        return []
-
-    return respond(success({"faults": _in_session(work)}), 200)
+def delete_session(name: str) -> Response:
+    """Drop the session and all its rows; `default` always exists, so deleting it resets it."""
+    runtime = runtime_of(request.scope)
+    with runtime.store.transaction() as conn:
+        dropped = drop_session(conn, name)
+    if not dropped:
+        raise MockError.named(
+            "not_found", "GET /__mock/sessions lists the sessions that exist.", message=f"No session {name}."
+        )
+    runtime.forget(name)
+    return respond(success({"session": name, "outcome": "reset" if name == DEFAULT_SESSION else "deleted"}), 200)

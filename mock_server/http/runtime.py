@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mock_server.config import MockConfig
 from mock_server.domain.access import Caller
+from mock_server.domain.errors import validation_error
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.ratelimit import RateLimit, RateLimiter
 from mock_server.domain.retention import Retention
-from mock_server.domain.sessions import DEFAULT_SESSION, ensure_session, install_base_fixtures
+from mock_server.domain.sessions import (
+    DEFAULT_SESSION,
+    SessionLimits,
+    ensure_session,
+    expire_idle,
+    install_base_fixtures,
+    touch,
+)
 from mock_server.domain.store import Store
-from mock_server.http.envelope import EnvelopeError
 
 CALLER = "sonarly.caller"
 RUNTIME_KEY = "sonarly.runtime"
@@ -24,29 +34,73 @@ SESSION_HEADER = "x-mock-session"
 SESSION_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+TOUCH_EVERY = 30.0
+"""Seconds between two writes of a session's last use by one process (shorter for a short idle limit)."""
+SWEEP_EVERY = 60.0
+"""Seconds between two passes over idle sessions by one process (shorter for a short idle limit)."""
+
+
 @dataclass
 class Runtime:
     config: MockConfig
     store: Store
     limiter: RateLimiter
     retention: Retention
-    open_sessions: set[str] = field(default_factory=set)
+    limits: SessionLimits = field(default_factory=SessionLimits)
+    _touched: dict[str, float] = field(default_factory=dict)
+    _next_sweep: float = 0.0
 
     @classmethod
     def start(cls, config: MockConfig) -> Runtime:
+        """Open the store (StateFileError if the state file is unusable) and install the base fixtures."""
         store = Store(Path(config.state) if config.state else None)
         fixtures = load_fixtures(Path(config.data) if config.data else None)
+        limits = SessionLimits.of(config.max_sessions, config.session_idle_seconds)
         with store.transaction() as conn:
-            install_base_fixtures(conn, fixtures)
+            install_base_fixtures(conn, fixtures, limits)
         limiter = RateLimiter(RateLimit.parse(config.rate_limit))
-        return cls(config, store, limiter, Retention(sent_seconds=config.sent_retention_seconds))
+        return cls(config, store, limiter, Retention(sent_seconds=config.sent_retention_seconds), limits)
 
-    def open_session(self, session: str) -> None:
-        """Create the session on first use; sessions are never dropped (a reset recreates), so cache it."""
-        if session not in self.open_sessions:
-            with self.store.transaction() as conn:
-                ensure_session(conn, session)
-            self.open_sessions.add(session)
+    def admit(self, session: str) -> None:
+        """An authenticated API request or a control call uses the session: create it if needed (429 past
+        the cap) and record its use. A process writes a session's last use at most once per touch period,
+        so the hot path stays free of writes; idle sessions are swept on the same write, now and then."""
+        now = time.monotonic()
+        last = self._touched.get(session)
+        if last is not None and now - last < self._touch_every:
+            return
+        sweep = now >= self._next_sweep
+        with self.store.transaction() as conn:
+            expired = expire_idle(conn, time.time()) if sweep else []
+            expired += touch(conn, session, time.time())
+        if sweep:
+            self._next_sweep = now + min(SWEEP_EVERY, self._touch_every)
+        for name in expired:
+            self.forget(name)
+        if len(self._touched) > 2 * self.limits.max_sessions:
+            self._touched = {name: at for name, at in self._touched.items() if now - at < self._touch_every}
+        self._touched[session] = now
+
+    def forget(self, session: str) -> None:
+        """The session was dropped or reset: its next use writes again, its rate-limit buckets start full."""
+        self._touched.pop(session, None)
+        self.limiter.reset(session)
+
+    @property
+    def _touch_every(self) -> float:
+        idle = self.limits.idle_seconds
+        return TOUCH_EVERY if idle is None else min(TOUCH_EVERY, idle / 4)
+
+
+@contextmanager
+def session_transaction(scope: Mapping[str, Any]) -> Iterator[tuple[sqlite3.Connection, str]]:
+    """One transaction in the caller's session, for a control call: the call admits the session first
+    (created if new, 429 past the cap), and the session is created again if another worker dropped it since."""
+    runtime, session = runtime_of(scope), session_of(scope)
+    runtime.admit(session)
+    with runtime.store.transaction() as conn:
+        ensure_session(conn, session)
+        yield conn, session
 
 
 def operation_id(scope: Mapping[str, Any]) -> str | None:
@@ -71,10 +125,5 @@ def session_from_header(value: str | None) -> str:
     if value is None:
         return DEFAULT_SESSION
     if not SESSION_NAME.fullmatch(value):
-        raise EnvelopeError(
-            400,
-            "VALIDATION_ERROR",
-            "The request is not valid.",
-            "X-Mock-Session: must be 1-64 characters of letters, digits, '.', '_' or '-'",
-        )
+        raise validation_error("X-Mock-Session: must be 1-64 characters of letters, digits, '.', '_' or '-'")
     return value

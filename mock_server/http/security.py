@@ -19,7 +19,11 @@ from mock_server.http.runtime import CALLER, runtime_of, session_of
 
 
 def check_api_key(token: str, request: ConnexionRequest) -> dict[str, Any]:
-    """Resolve the key in the caller's session; unknown or revoked is 401, no permission or group is 403."""
+    """Resolve the key in the caller's session; unknown or revoked is 401, no permission or group is 403.
+
+    A session that does not exist yet is checked against the base fixtures, and is created only once the
+    key is both valid and allowed (429 past the session cap, right after the 403 as the contract orders).
+    """
     scope = request.scope
     runtime, session = runtime_of(scope), session_of(scope)
     with runtime.store.reading() as conn:
@@ -31,6 +35,7 @@ def check_api_key(token: str, request: ConnexionRequest) -> dict[str, Any]:
     group_id = scope.get("path_params", {}).get("accountGroupId")
     if group_id is not None:
         authorize(caller, group_id)
+    runtime.admit(session)
     return {"sub": caller.name}
 
 

@@ -18,12 +18,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from faulty.fault import Fault, RewriteJson, binds_key_after, idempotency_conflict, mock, only, with_data, wrap_outcomes
 from faulty.middleware import ObserveResponses, RewriteRequest, RewriteResponse, ShortCircuit, header
 from mock_server.domain import access, service
-from mock_server.domain.errors import IdempotencyConflict, InmailNotEligible, ProspectNotConnected, UnknownData
+from mock_server.domain.errors import (
+    IdempotencyConflict,
+    InmailNotEligible,
+    MockError,
+    ProspectNotConnected,
+    UnknownData,
+)
 from mock_server.domain.idempotency import IdempotencyStore, Replay, fingerprint
 from mock_server.domain.messages import NewMessage
 from mock_server.domain.service import Outcome
+from mock_server.domain.sessions import dataset_of
 from mock_server.http import security
-from mock_server.http.envelope import EnvelopeError
 
 WRITER, READONLY = "sk_test_acme_writer", "sk_test_acme_readonly"
 
@@ -85,9 +91,7 @@ def foreign_conversation_accepted(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
     def accept(error: Exception, conn: Any, session: str, group: str, body: dict, key: str | None) -> NewMessage:
         conversation = body.get("conversationId")
-        known = conn.execute(
-            "SELECT 1 FROM conversations WHERE session = ? AND group_id = ? AND id = ?", (session, group, conversation)
-        ).fetchone()
+        known = conversation is not None and dataset_of(conn, session).conversation_in_group(group, conversation)
         if isinstance(error, UnknownData) and conversation is not None and known:
             return _direct(body, key, conversation)
         raise error
@@ -203,7 +207,7 @@ def idempotency_before_validation(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
         if key is not None and status == 202:
             bound.setdefault(key, body_fingerprint(raw))
 
-    def conflict_first(scope: Scope, raw: bytes) -> EnvelopeError | None:
+    def conflict_first(scope: Scope, raw: bytes) -> MockError | None:
         key = header(scope, b"idempotency-key")
         writer = header(scope, b"authorization") == f"Bearer {WRITER}"
         other = key in bound and bound[key] != body_fingerprint(raw)
