@@ -1,4 +1,9 @@
-"""Documented responses and their examples, read from the contract, for `Prefer: code=...`."""
+"""The contract operation's documented response examples, by status and by name, for `Prefer`.
+
+Naming rule: a named example (`examples: {name: ...}`) goes by its name; a response's lone `example` goes
+by its error code (`RATE_LIMITED`), or `default` on a success. Names are unique across the operation's
+statuses, so `Prefer: example=<name>` alone finds one response; the document is refused at load otherwise.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,23 @@ OPERATION_PATH = "/v1/accounts/{accountGroupId}/messages/responses"
 
 
 @dataclass(frozen=True)
-class DocumentedResponse:
+class Example:
     status: int
-    examples: dict[str, dict[str, Any]]
+    name: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DocumentedExamples:
+    by_status: dict[int, tuple[Example, ...]]
+    by_name: dict[str, Example]
+
+    def statuses(self) -> str:
+        return ", ".join(str(status) for status in sorted(self.by_status))
+
+    def names(self, status: int | None = None) -> str:
+        chosen = self.by_name.values() if status is None else self.by_status.get(status, ())
+        return ", ".join(example.name for example in chosen)
 
 
 def _resolve(document: dict[str, Any], node: Any) -> Any:
@@ -29,19 +48,30 @@ def _resolve(document: dict[str, Any], node: Any) -> Any:
     return node
 
 
+def _examples_of(document: dict[str, Any], status: int, media: dict[str, Any]) -> tuple[Example, ...]:
+    if "examples" in media:
+        return tuple(
+            Example(status, name, _resolve(document, entry)["value"]) for name, entry in media["examples"].items()
+        )
+    body = media["example"]
+    error = body.get("error") if isinstance(body, dict) else None
+    return (Example(status, error["code"] if isinstance(error, dict) else "default", body),)
+
+
 @cache
-def documented_responses(spec_path: Path = CONTRACT_SPEC) -> dict[int, DocumentedResponse]:
+def documented_examples(spec_path: Path = CONTRACT_SPEC) -> DocumentedExamples:
     document = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     responses = document["paths"][OPERATION_PATH]["post"]["responses"]
-    result: dict[int, DocumentedResponse] = {}
+    by_status: dict[int, tuple[Example, ...]] = {}
+    by_name: dict[str, Example] = {}
     for status, response in responses.items():
         media = _resolve(document, response)["content"]["application/json"]
-        if "examples" in media:
-            examples = {name: _resolve(document, ex)["value"] for name, ex in media["examples"].items()}
-        else:
-            examples = {"default": media["example"]}
-        result[int(status)] = DocumentedResponse(int(status), examples)
-    return result
+        by_status[int(status)] = _examples_of(document, int(status), media)
+        for example in by_status[int(status)]:
+            if example.name in by_name:
+                raise ValueError(f"{spec_path}: example name {example.name} is used by two responses")
+            by_name[example.name] = example
+    return DocumentedExamples(by_status, by_name)
 
 
 def parse_prefer(header: str) -> dict[str, str]:
