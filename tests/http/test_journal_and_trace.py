@@ -1,23 +1,30 @@
-"""The request journal (newest first, redacted) and the trace id of every response."""
+"""The request journal (newest first, bounded, redacted, filtered) and the trace id of every response."""
 
 from __future__ import annotations
 
 import base64
 import time
+from pathlib import Path
 
 import httpx
+import pytest
 from helpers import (
+    DM_BODY,
     add_fault,
     assert_accepted,
     assert_error,
+    assert_ok,
     bearer,
     envelope,
+    freeze,
     group_path,
     journal,
     post,
 )
 
+from mock_server.domain.clock import from_iso
 from support.mock_fixtures import API_KEY, GLOBEX_KEY, OTHER_GROUP, READONLY_KEY, RESPONSES_PATH, REVOKED_KEY
+from support.mock_process import MockProcess
 
 WRITER_NAME = "Acme integration key (messages:write)"
 
@@ -73,6 +80,7 @@ def test_journal_is_newest_first_with_status_trace_id_and_key(api, control):
 
 
 def test_journal_records_rejected_requests_too(bare, api, control):
+    control.get("/clock")  # the session exists, so its keyless requests are journaled too
     responses = [
         post(bare),
         post(api, headers=bearer(READONLY_KEY)),
@@ -145,3 +153,155 @@ def test_trace_id_on_guard_errors(api):
     assert_error(post(api, headers={"X-Mock-Session": "bad session"}), 400, "VALIDATION_ERROR")
     big = post(api, content=b"x" * (1024 * 1024 + 10))
     assert_error(big, 400, "VALIDATION_ERROR")
+
+
+# A journal worth reading: bodies, error codes, both clocks, filters, polling; bounded against noise.
+
+FROZEN = "2026-03-09T10:00:00.000Z"
+
+
+def entries(control: httpx.Client, **params) -> list[dict]:
+    return assert_ok(control.get("/journal", params=params))["entries"]
+
+
+def test_an_entry_shows_bodies_error_code_duration_and_the_mock_clock_next_to_the_wall_clock(api, control):
+    freeze(control, FROZEN)
+    accepted = post(api, key="once")
+    conflict = post(api, {**DM_BODY, "message": "something else"}, key="once")
+    assert_accepted(accepted)
+    assert_error(conflict, 409, "IDEMPOTENCY_CONFLICT")
+    newest, oldest = settled_journal(control, 2)
+    assert newest["code"] == "IDEMPOTENCY_CONFLICT"
+    assert newest["requestBody"] == {**DM_BODY, "message": "something else"}
+    assert newest["responseBody"] == conflict.json()
+    assert oldest["code"] is None
+    assert oldest["requestBody"] == DM_BODY
+    assert oldest["responseBody"] == accepted.json()
+    for entry in (newest, oldest):
+        assert entry["mockTime"] == FROZEN
+        assert abs(from_iso(entry["at"]) - time.time()) < 60, entry["at"]
+        assert isinstance(entry["durationMs"], int | float) and 0 <= entry["durationMs"] < 10_000
+    assert newest["seq"] > oldest["seq"]
+
+
+def test_bodies_are_cut_with_a_marker_and_keys_in_them_are_redacted(api, control):
+    pasted = f"my key {API_KEY}, the live one sk_live_51HxyzABC and more"
+    assert_accepted(post(api, {**DM_BODY, "message": pasted}))
+    huge = post(api, {**DM_BODY, "message": pasted + "x" * 100_000})
+    assert_error(huge, 400, "VALIDATION_ERROR")
+    cut, kept = settled_journal(control, 2)
+    assert kept["requestBody"]["message"] == "my key [redacted], the live one [redacted] and more"
+    assert isinstance(cut["requestBody"], str)
+    head, marker = cut["requestBody"].split("…[truncated ")
+    assert len(head) == 8192 and marker.endswith(" bytes]")
+    assert int(marker.removesuffix(" bytes]")) > 90_000
+    raw = control.get("/journal").text
+    assert API_KEY not in raw and "sk_live_" not in raw and "sk_test_" not in raw
+
+
+def test_filters_by_status_class_code_path_and_idempotency_key(api, control):
+    assert_accepted(post(api, key="a"))
+    assert_error(post(api, {**DM_BODY, "message": "other"}, key="a"), 409, "IDEMPOTENCY_CONFLICT")
+    assert_error(post(api, {"message": ""}, key="b"), 400, "VALIDATION_ERROR")
+    assert_error(post(api, path=group_path(OTHER_GROUP)), 403, "FORBIDDEN")
+    settled_journal(control, 4)
+    assert [e["status"] for e in entries(control, status="409")] == [409]
+    assert [e["status"] for e in entries(control, status="4xx")] == [403, 400, 409]
+    assert [e["code"] for e in entries(control, code="VALIDATION_ERROR")] == ["VALIDATION_ERROR"]
+    assert [e["status"] for e in entries(control, path=group_path(OTHER_GROUP))] == [403]
+    assert [e["status"] for e in entries(control, path="/v1/accounts/ag_acme/")] == [400, 409, 202]
+    assert [e["status"] for e in entries(control, idempotencyKey="a")] == [409, 202]
+    assert [e["status"] for e in entries(control, idempotencyKey="a", status="2xx")] == [202]
+    assert entries(control, code="RATE_LIMITED") == []
+
+
+def test_polling_with_since_the_largest_seq_seen_misses_nothing(api, control):
+    sent = [post(api).headers["x-trace-id"] for _ in range(5)]
+    settled_journal(control, 5)
+    seen: list[str] = []
+    since = 0
+    for _ in range(10):
+        page = entries(control, since=str(since), limit=2)
+        if not page:
+            break
+        assert [e["seq"] for e in page] == sorted((e["seq"] for e in page), reverse=True)
+        seen.extend(e["traceId"] for e in reversed(page))
+        since = page[0]["seq"]
+    assert seen == sent
+    post(api)
+    [new] = entries(control, since=str(since))
+    assert new["seq"] > since
+
+
+def test_since_a_wall_time_lists_the_entries_at_or_after_it(api, control):
+    for _ in range(3):
+        post(api)
+    oldest_first = list(reversed(settled_journal(control, 3)))
+    after = entries(control, since=oldest_first[1]["at"])
+    assert [e["traceId"] for e in after] == [e["traceId"] for e in reversed(oldest_first[1:])]
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"status": "4x"}, "status"),
+        ({"status": "600"}, "status"),
+        ({"since": "last tuesday"}, "since"),
+        ({"code": "lower-case"}, "code"),
+        ({"path": "/" * 3000}, "path"),
+    ],
+)
+def test_a_filter_that_means_nothing_is_a_400_naming_it(control, params, named):
+    error = assert_error(control.get("/journal", params=params), 400, "VALIDATION_ERROR")
+    assert named in (error["details"] or "")
+
+
+def test_a_keyless_request_naming_an_unknown_session_leaves_nothing(bare, mock_url, mock_session):
+    """A stranger's request creates no session, so it can leave no journal entry either."""
+    assert_error(post(bare), 401, "UNAUTHORIZED")
+    with httpx.Client(base_url=f"{mock_url}/__mock", headers={"X-Mock-Session": mock_session}) as control:
+        assert entries(control) == []
+
+
+def state_bytes(state: Path) -> int:
+    return sum(p.stat().st_size for p in state.parent.glob(state.name + "*") if p.is_file())
+
+
+def test_keyless_noise_never_pushes_out_a_sessions_entries_and_costs_bounded_space(tmp_path):
+    """Issue 8 measured 1,200 keyless requests with a 65,000-character path adding 64 MB and pushing a
+    session's real entries out. Here 1,500 with 30,000-character paths (under the header limit): the
+    session's authenticated entries all stay, the noise keeps to its own ring, each path cut to 2 KiB."""
+    state = tmp_path / "state.db"
+    noisy_path = f"/v1/accounts/{'x' * 30_000}/messages/responses"
+    session = {"X-Mock-Session": "team-a"}
+    with MockProcess("--rate-limit", "off", "--state", str(state)) as mock:
+        with httpx.Client(base_url=mock.base_url, headers=session, timeout=30) as client:
+            real = [post(client, headers=bearer(API_KEY), key=f"real-{n}").headers["x-trace-id"] for n in range(50)]
+            before = state_bytes(state)
+            for _ in range(1500):
+                assert client.post(noisy_path, json={}).status_code == 401
+            after = state_bytes(state)
+            control = httpx.Client(base_url=f"{mock.base_url}/__mock", headers=session, timeout=30)
+            listed = entries(control, limit=1000)
+            control.close()
+    authenticated = [e for e in listed if e["apiKey"] is not None]
+    noise = [e for e in listed if e["apiKey"] is None]
+    assert [e["traceId"] for e in reversed(authenticated)] == real
+    assert 200 <= len(noise) < 232  # its ring: the newest 200, trimmed every 32 entries
+    assert all(len(e["path"]) < 2100 and e["path"].endswith(" chars]") for e in noise)
+    grown = after - before
+    assert grown < 8 * 1024 * 1024, f"1,500 keyless requests grew the state by {grown} bytes"
+
+
+def test_an_injected_fault_is_named_in_its_entry_and_a_dropped_connection_is_journaled_without_status(api, control):
+    [unavailable] = add_fault(control, status=503)
+    assert_error(post(api), 503, "SERVICE_UNAVAILABLE")
+    [dropped] = add_fault(control, connection="drop")
+    with pytest.raises(httpx.TransportError):
+        post(api)
+    newest, oldest = settled_journal(control, 2)
+    assert (oldest["status"], oldest["code"], oldest["fault"]) == (503, "SERVICE_UNAVAILABLE", unavailable["id"])
+    assert (newest["status"], newest["code"], newest["fault"]) == (None, None, dropped["id"])
+    assert newest["requestBody"] == DM_BODY
+    assert_accepted(post(api))
+    assert settled_journal(control, 3)[0]["fault"] is None

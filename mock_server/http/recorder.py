@@ -1,0 +1,192 @@
+"""What each request leaves behind: one request-log line for every request, one journal entry per API request.
+
+A `Recording` follows one request through the guards: it keeps the first bytes of the request and response
+bodies (never more, whatever their size), stamps `X-Trace-Id`, writes the journal entry *before* the
+response's first byte leaves (a client that reads the journal right after its response finds the entry),
+and logs the line once the response is complete. Header values are read only to mask them: the API key's
+fixture name is recorded, never its value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from dataclasses import replace
+from typing import Final
+
+from starlette.datastructures import Headers
+from starlette.types import Message, Receive, Scope, Send
+
+from mock_server.domain import journal, sessions
+from mock_server.http.gate import FAULT_EXTENSION
+from mock_server.http.routes import API_PREFIX, CONTROL_BASE_PATH
+from mock_server.http.runtime import SESSION_KEY, Runtime, caller_of
+from mock_server.logs import RequestLine, log_request, request_log_enabled
+
+TRACE_HEADER: Final = b"x-trace-id"
+# Enough past the stored bound that a key cut at the boundary is still whole when it is masked.
+HEAD_BYTES: Final = journal.MAX_BODY_CHARS + 256
+# Polled by health checks and fetched by the docs page: there at debug level, not in the everyday log.
+QUIET_PATHS: Final = frozenset({"/healthz", "/ui", "/openapi.json", CONTROL_BASE_PATH + "/ui"})
+QUIET_PREFIXES: Final = ("/ui/", CONTROL_BASE_PATH + "/ui/", CONTROL_BASE_PATH + "/openapi.")
+
+
+class BodyHead:
+    """The first HEAD_BYTES of a body and its full size."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+        self.size += len(chunk)
+
+    def body(self) -> journal.Body | None:
+        return journal.Body(bytes(self.head), self.size) if self.size else None
+
+
+class Recording:
+    """One request's record, built as it passes and written once."""
+
+    def __init__(self, scope: Scope, runtime: Runtime, trace_id: str) -> None:
+        self.scope = scope
+        self.runtime = runtime
+        self.trace_id = trace_id
+        self.wall = time.time()
+        self.started = time.perf_counter()
+        self.request = BodyHead()
+        self.response = BodyHead()
+        self.status: int | None = None
+        self.held: Message | None = None
+        self.journaled = False
+        self.logged = False
+
+    def receive(self, receive: Receive) -> Receive:
+        async def recorded() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                self.request.add(message.get("body", b""))
+            return message
+
+        return recorded
+
+    def send(self, send: Send) -> Send:
+        async def recorded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = with_trace_id(message, self.trace_id)
+                self.status = message["status"]
+                if self._journaled():
+                    self.held = message  # sent with the first body chunk, once the entry is written
+                    return
+            elif message["type"] == "http.response.body":
+                self.response.add(message.get("body", b""))
+                if self.held is not None:
+                    start, self.held = self.held, None
+                    self.journal()
+                    await send(start)
+                if not message.get("more_body", False):
+                    self.log()  # before the last byte: by the time a client has its response, the line is there
+            await send(message)
+
+        return recorded
+
+    def finish(self) -> None:
+        """After the app: record what has not been recorded yet, such as a connection an injected fault
+        dropped without any response (journaled with no status)."""
+        if self._journaled() and not self.journaled:
+            self.journal()
+        self.log()
+
+    def log(self) -> None:
+        """The request-log line, once."""
+        if self.logged:
+            return
+        self.logged = True
+        path = self.scope.get("path", "")
+        level = logging.DEBUG if path in QUIET_PATHS or path.startswith(QUIET_PREFIXES) else logging.INFO
+        if not request_log_enabled(level):
+            return
+        line = RequestLine(
+            method=self.scope.get("method", ""),
+            path=path,
+            status=self.status,
+            code=self.error_code(),
+            duration_ms=(time.perf_counter() - self.started) * 1000,
+            session=self.scope.get(SESSION_KEY),
+            trace_id=self.trace_id,
+            fault=self.fault(),
+        )
+        log_request(line, level)
+
+    def error_code(self) -> str | None:
+        """The envelope's `error.code` of an error response (None for successes and non-envelope bodies)."""
+        if self.status is None or self.status < 400 or not self.response.head:
+            return None
+        try:
+            document = json.loads(self.response.head)
+        except ValueError:
+            return None
+        error = document.get("error") if isinstance(document, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        return code if isinstance(code, str) else None
+
+    def fault(self) -> int | None:
+        """The id of the injected fault that answered this request, if one did."""
+        fault = self.scope.get("extensions", {}).get(FAULT_EXTENSION)
+        return fault if isinstance(fault, int) else None
+
+    def _journaled(self) -> bool:
+        """API requests of a known session name; control calls, docs and health checks are not journaled."""
+        return SESSION_KEY in self.scope and self.scope["path"].startswith(API_PREFIX)
+
+    def journal(self) -> None:
+        """One entry, only into a session that exists: a request that named an unknown session and failed
+        authentication must leave nothing behind."""
+        self.journaled = True
+        headers = Headers(scope=self.scope)
+        caller = caller_of(self.scope)
+        session: str = self.scope[SESSION_KEY]
+        entry = journal.JournalEntry(
+            at=self.wall,
+            method=self.scope["method"],
+            path=self.scope["path"],
+            status=self.status,
+            trace_id=self.trace_id,
+            idempotency_key=headers.get("idempotency-key"),
+            api_key_name=None if caller is None else caller.name,
+            code=self.error_code(),
+            fault=self.fault(),
+            duration_ms=(time.perf_counter() - self.started) * 1000,
+            request_body=self.request.body(),
+            response_body=self.response.body(),
+        )
+        with self.runtime.store.transaction() as conn:
+            if not sessions.exists(conn, session):
+                return
+            entry = replace(entry, mock_time=sessions.read_clock(conn, session).now(self.wall))
+            journal.record(conn, session, entry, secrets=credentials(headers.get("authorization")))
+
+
+def with_trace_id(message: Message, trace_id: str) -> Message:
+    headers = [h for h in message.get("headers", []) if h[0].lower() != TRACE_HEADER]
+    return {**message, "headers": [*headers, (TRACE_HEADER, trace_id.encode())]}
+
+
+def credentials(authorization: str | None) -> tuple[str, ...]:
+    """Every form of the secret an `Authorization` header carried, for masking wherever it is echoed."""
+    if not authorization:
+        return ()
+    scheme, _, token = authorization.strip().partition(" ")
+    found = [authorization.strip(), token.strip() or scheme]
+    if scheme.lower() == "basic":
+        try:
+            user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+            found.extend((user, password))
+        except (binascii.Error, UnicodeDecodeError):
+            pass
+    return tuple(secret for secret in found if secret)
