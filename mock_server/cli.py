@@ -1,11 +1,19 @@
-"""`sonarly-mock`: serve the mock, or print its demo fixtures for the conformance kit."""
+"""`sonarly-mock`: serve the mock, or print its demo fixtures for the conformance kit.
+
+Every `serve` option takes its default from `MockConfig` (one table of defaults) and can also be set from
+the environment (`SONARLY_MOCK_<OPTION>`), as containers and CI jobs expect; `--help` lists both.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
-import logging
+import math
+import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import uvicorn
@@ -14,7 +22,10 @@ from mock_server.config import MockConfig
 from mock_server.domain.errors import InvalidFixtures
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.ratelimit import RateLimit
+from mock_server.domain.store import StateFileError, check_state_file
+from mock_server.http.cors import invalid_origin
 from mock_server.http.protocol import EnvelopeHttpToolsProtocol
+from mock_server.logs import LEVELS, configure_logging
 
 CONFORMANCE_KEYS = (
     "base_url",
@@ -26,74 +37,193 @@ CONFORMANCE_KEYS = (
     "restricted_api_key",
     "foreign_account_group_id",
 )
+DEFAULTS = MockConfig()
+ENV_PREFIX = "SONARLY_MOCK_"
+TEN_YEARS = 10 * 365 * 24 * 3600
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group()
+class Bounded(click.FloatRange):
+    """A float within bounds that is also finite: `nan` passes every comparison, so FloatRange lets it in."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+class StartupError(click.ClickException):
+    """A refusal to start: one line on stderr and exit status 2, like a usage error but without the usage."""
+
+    exit_code = 2
+
+
+def option(*decls: str, env: str, **kwargs: Any) -> Callable[[F], F]:
+    """A `serve` option that can also come from `SONARLY_MOCK_<env>`, which `--help` shows."""
+    kwargs.setdefault("show_default", "default" in kwargs and not kwargs.get("is_flag"))
+    return click.option(*decls, envvar=ENV_PREFIX + env, show_envvar=True, **kwargs)
+
+
+def check_origins(_: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        problem = invalid_origin(value)
+        if problem:
+            raise click.BadParameter(problem, param=param)
+    return values
+
+
+SERVE_OPTIONS: list[Callable[[F], F]] = [
+    option("--host", env="HOST", default="127.0.0.1", help="Address to listen on; see --control-token."),
+    option("--port", env="PORT", default=8080, type=click.IntRange(1, 65535), help="TCP port (1-65535)."),
+    option(
+        "--state",
+        env="STATE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="SQLite file kept across restarts (in memory without it).",
+    ),
+    option("--data", env="DATA", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Fixture file."),
+    option("--workers", env="WORKERS", default=1, type=click.IntRange(1, 64), help="Processes (needs --state)."),
+    option(
+        "--cors-origin",
+        "cors_origins",
+        env="CORS_ORIGIN",
+        multiple=True,
+        callback=check_origins,
+        help="Browser origin allowed to call the API (repeat); any by default.",
+    ),
+    option(
+        "--control-cors-origin",
+        "control_cors_origins",
+        env="CONTROL_CORS_ORIGIN",
+        multiple=True,
+        callback=check_origins,
+        help="Browser origin allowed to call the control API /__mock/ (repeat); none by default (same origin).",
+    ),
+    option("--rate-limit", env="RATE_LIMIT", default=DEFAULTS.rate_limit, help="Per API key: N/s, N/m or off."),
+    option(
+        "--control-token",
+        env="CONTROL_TOKEN",
+        help="Require `Authorization: Bearer TOKEN` on the control API /__mock/.",
+    ),
+    option(
+        "--allow-open-control",
+        env="ALLOW_OPEN_CONTROL",
+        is_flag=True,
+        default=DEFAULTS.allow_open_control,
+        help="Serve on a non-loopback --host without --control-token (anyone who reaches it controls the mock).",
+    ),
+    option(
+        "--max-sessions",
+        env="MAX_SESSIONS",
+        default=DEFAULTS.max_sessions,
+        type=click.IntRange(1, 1_000_000),
+        help="Sessions (X-Mock-Session) at once; past it, 429 until one expires or is deleted.",
+    ),
+    option(
+        "--session-idle",
+        env="SESSION_IDLE",
+        default=DEFAULTS.session_idle_seconds,
+        type=Bounded(1, TEN_YEARS),
+        help="Seconds (wall clock) after which an unused session is dropped; `default` never is.",
+    ),
+    option(
+        "--sent-retention",
+        env="SENT_RETENTION",
+        default=DEFAULTS.sent_retention_seconds,
+        type=Bounded(0, TEN_YEARS),
+        help="Seconds of mock time a sent message stays listed before it is purged.",
+    ),
+    option(
+        "--max-header-bytes",
+        env="MAX_HEADER_BYTES",
+        default=DEFAULTS.max_header_bytes,
+        type=click.IntRange(1024, 16 * 1024 * 1024),
+        help="Limit: request line + headers; past it, 400 and the connection is closed.",
+    ),
+    option(
+        "--header-timeout",
+        env="HEADER_TIMEOUT",
+        default=DEFAULTS.header_timeout_seconds,
+        type=Bounded(0.1, 3600),
+        help="Limit: seconds to send the request line and headers (from connect or the request's first byte).",
+    ),
+    option(
+        "--keep-alive",
+        env="KEEP_ALIVE",
+        default=DEFAULTS.keep_alive_seconds,
+        type=Bounded(0.1, 3600),
+        help="Limit: seconds an idle keep-alive connection stays open between requests.",
+    ),
+    option(
+        "--body-timeout",
+        env="BODY_TIMEOUT",
+        default=DEFAULTS.body_timeout_seconds,
+        type=Bounded(0.1, 3600),
+        help="Limit: longest pause, in seconds, inside a request body; past it, 400 and the connection is closed.",
+    ),
+    option(
+        "--log-level",
+        env="LOG_LEVEL",
+        default=DEFAULTS.log_level,
+        type=click.Choice(list(LEVELS), case_sensitive=False),
+        help="Request log and messages at this level and above (a request line is info).",
+    ),
+    option(
+        "--log-format",
+        env="LOG_FORMAT",
+        default=DEFAULTS.log_format,
+        type=click.Choice(["text", "json"], case_sensitive=False),
+        help="One line per request: text, or JSON lines for tools.",
+    ),
+    option(
+        "--flask-handlers",
+        env="FLASK_HANDLERS",
+        is_flag=True,
+        help="Serve the API operation through Flask (WSGI) instead of the ASGI endpoint; slower, for comparison.",
+    ),
+]
+
+
+def serve_options(command: F) -> F:
+    for add in reversed(SERVE_OPTIONS):
+        command = add(command)
+    return command
+
+
+@click.group(context_settings={"max_content_width": 120})
 @click.version_option(package_name="sonarly-mock-kit", prog_name="sonarly-mock")
 def main() -> None:
     """Sonarly mock server: a stateful, contract-driven mock of the queue-response endpoint."""
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file kept across restarts.")
-@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Fixture file.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--cors-origin", "cors_origins", multiple=True, help="Allowed browser origin (repeat); any by default.")
-@click.option("--rate-limit", default="100/s", show_default=True, help="Per API key: N/s, N/m or off.")
-@click.option("--control-token", envvar="SONARLY_MOCK_CONTROL_TOKEN", help="Require this bearer on /__mock/.")
-@click.option(
-    "--sent-retention",
-    default=7 * 24 * 3600,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="Seconds of mock time a sent message stays listed before it is purged.",
-)
-@click.option(
-    "--flask-handlers",
-    is_flag=True,
-    help="Serve the API operation through Flask (WSGI) instead of the ASGI endpoint; slower, for comparison.",
-)
-def serve(
-    host: str,
-    port: int,
-    state: Path | None,
-    data: Path | None,
-    workers: int,
-    cors_origins: tuple[str, ...],
-    rate_limit: str,
-    control_token: str | None,
-    sent_retention: float,
-    flask_handlers: bool,
-) -> None:
-    """Run the mock with the demo data (or --data) on http://HOST:PORT."""
-    try:
-        RateLimit.parse(rate_limit)
-        load_fixtures(data)
-    except (ValueError, InvalidFixtures) as exc:
-        raise click.UsageError(str(getattr(exc, "details", None) or exc)) from exc
-    if workers > 1 and state is None:
-        raise click.UsageError("--workers N needs --state FILE, so that the workers share one database")
-    config = MockConfig(
-        state=str(state) if state else None,
-        data=str(data) if data else None,
-        rate_limit=rate_limit,
-        cors_origins=cors_origins or ("*",),
-        control_token=control_token,
-        sent_retention_seconds=sent_retention,
-        flask_handlers=flask_handlers,
-    )
+@serve_options
+def serve(**options: Any) -> None:
+    """Run the mock with the demo data (or --data) on http://HOST:PORT.
+
+    \b
+    Limits (per connection; each is an option below):
+      request line + headers   --max-header-bytes (bytes), within --header-timeout (seconds)
+      idle between requests    --keep-alive (seconds)
+      pauses inside a body     --body-timeout (seconds); bodies are at most 1 MiB
+      sessions                 --max-sessions at once, dropped after --session-idle (seconds)
+
+    On an address other than loopback (0.0.0.0, ::, a LAN address) the mock refuses to start without
+    --control-token, because the control API would hand every API key, reset and clock to anyone who
+    reaches it; --allow-open-control starts it anyway.
+    """
+    config = build_config(options)
+    host, port, workers = options["host"], options["port"], options["workers"]
+    check_exposure(host, port, config)
+    if config.state is not None:
+        try:
+            check_state_file(config.state)
+        except StateFileError as exc:
+            raise StartupError(str(exc)) from None
     config.to_environment()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("connexion").setLevel(logging.WARNING)
-    base = f"http://{host}:{port}"
-    click.echo(
-        f"Sonarly mock: API {base}/v1/accounts/{{accountGroupId}}/messages/responses | docs {base}/ui/ | "
-        f"control API {base}/__mock/ (docs {base}/__mock/ui/) | state {state or 'in memory'} | "
-        f"data {data or 'built-in demo'} | workers {workers}",
-        err=True,
-    )
+    configure_logging(config.log_level, config.log_format)
+    click.echo(banner(host, port, workers, config), err=True)
     uvicorn.run(
         "mock_server.http.app:app_from_environment",
         factory=True,
@@ -103,6 +233,91 @@ def serve(
         log_level="warning",
         http=EnvelopeHttpToolsProtocol,
         access_log=False,
+    )
+
+
+def build_config(options: dict[str, Any]) -> MockConfig:
+    """The options as a `MockConfig`, after the checks that need more than one option or a file."""
+    state: Path | None = options["state"]
+    data: Path | None = options["data"]
+    try:
+        RateLimit.parse(options["rate_limit"])
+        load_fixtures(data)
+    except (ValueError, InvalidFixtures) as exc:
+        raise click.UsageError(str(getattr(exc, "details", None) or exc)) from exc
+    if options["workers"] > 1 and state is None:
+        raise click.UsageError("--workers N needs --state FILE, so that the workers share one database")
+    return MockConfig(
+        state=str(state) if state else None,
+        data=str(data) if data else None,
+        rate_limit=options["rate_limit"],
+        cors_origins=options["cors_origins"] or DEFAULTS.cors_origins,
+        control_token=options["control_token"] or None,
+        sent_retention_seconds=options["sent_retention"],
+        flask_handlers=options["flask_handlers"],
+        max_sessions=options["max_sessions"],
+        session_idle_seconds=options["session_idle"],
+        control_cors_origins=options["control_cors_origins"],
+        allow_open_control=options["allow_open_control"],
+        log_level=options["log_level"].lower(),
+        log_format=options["log_format"].lower(),
+        max_header_bytes=options["max_header_bytes"],
+        header_timeout_seconds=options["header_timeout"],
+        keep_alive_seconds=options["keep_alive"],
+        body_timeout_seconds=options["body_timeout"],
+    )
+
+
+def check_exposure(host: str, port: int, config: MockConfig) -> None:
+    """Refuse to put an open control API on the network; with --allow-open-control, say what is open."""
+    if config.control_token or is_loopback(host):
+        return
+    exposed = (
+        f"the control API at {url(host, port)}/__mock/ would let anyone who can reach this machine on port {port} "
+        "read the fixtures with every API key value, reset sessions and move the clock"
+    )
+    if not config.allow_open_control:
+        raise StartupError(
+            f"refusing to serve on {host} without --control-token: {exposed}; "
+            "pass --control-token TOKEN (or SONARLY_MOCK_CONTROL_TOKEN), or --allow-open-control to expose it"
+        )
+    click.echo(
+        f"Warning: --allow-open-control: {exposed.replace('would let', 'lets')} (--control-token TOKEN prevents it).",
+        err=True,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` stands for is loopback (127.0.0.0/8, ::1, `localhost`)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses)
+
+
+def url(host: str, port: int | str) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def banner(host: str, port: int, workers: int, config: MockConfig) -> str:
+    """What the mock serves and under which limits; never a key or the control token."""
+    base = url(host, port)
+    control = "token required" if config.control_token else "open"
+    return (
+        f"Sonarly mock: API {base}/v1/accounts/{{accountGroupId}}/messages/responses | docs {base}/ui/ | "
+        f"control API {base}/__mock/ ({control}; docs {base}/__mock/ui/) | state {config.state or 'in memory'} | "
+        f"data {config.data or 'built-in demo'} | workers {workers}\n"
+        f"Limits: headers {config.max_header_bytes} bytes within {config.header_timeout_seconds:g} s | "
+        f"keep-alive {config.keep_alive_seconds:g} s | body pauses {config.body_timeout_seconds:g} s | "
+        f"sessions {config.max_sessions} (idle {config.session_idle_seconds:g} s) | "
+        f"log {config.log_level} {config.log_format}"
     )
 
 

@@ -26,8 +26,9 @@ class MockConfig:
     sent_retention_seconds: float = 7 * 24 * 3600
     flask_handlers: bool = False
     # Sessions: created only by an authenticated API request or a control call, at most this many at once,
-    # dropped after this long without a request (wall clock; the `default` session never expires).
-    max_sessions: int = 1000
+    # dropped after this long without a request (wall clock; the `default` session never expires). A session
+    # costs a few kB (copy-on-write fixtures), and CI pipelines open one per test: 10,000 holds a day of them.
+    max_sessions: int = 10_000
     session_idle_seconds: float = 24 * 3600
     # The control API (fixtures with every key value, reset, clock) answers browsers only from these origins;
     # none by default, so only same-origin pages (the mock's own docs) and non-browser clients reach it.

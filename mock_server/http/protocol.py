@@ -1,22 +1,193 @@
-"""uvicorn's HTTP protocol, with the Sonarly envelope on the 400 it sends for requests that are not HTTP.
+"""uvicorn's HTTP protocol, with the connection bounds a shared mock needs and the envelope on its own 400s.
 
-uvicorn's parser refuses some requests before any application code runs (a DEL byte in a header, a
+uvicorn bounds only the idle time between two requests (its `timeout_keep_alive`, set here from
+`--keep-alive`).
+Everything else a stranger can stretch is bounded here, per connection:
+
+- the request line and headers: at most `max_header_bytes`; past it, a 400 envelope and the connection is
+  closed. httptools buffers a header until it ends, so the bytes are counted as they arrive and the parser
+  is never fed more than the limit (a 300 MB header once grew the process by 400 MB);
+- the time to send them: `header_timeout_seconds` from the moment the connection opens, or the first byte
+  of a later request arrives (a slowloris client trickling one header a minute is cut off);
+- the gaps inside a body: a body that stops arriving for `body_timeout_seconds` ends the request with a
+  400 envelope, and the connection is closed.
+
+uvicorn's parser also refuses some requests before any application code runs (a DEL byte in a header, a
 Content-Length too large to parse) and answers them in plain text; clients of this mock expect the
 envelope on every response, so this subclass writes one instead.
+
+Each request's scope carries the connection's asyncio transport under `sonarly.transport`, so faults can
+drop or reset the connection as a flaky network would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from functools import cache
+from typing import Any
+
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from mock_server.config import MockConfig
+from mock_server.domain.errors import CATALOGUE
 from mock_server.http.envelope import JSON, encode, failure, new_trace_id
+
+TRANSPORT_EXTENSION = "sonarly.transport"
+logger = logging.getLogger("sonarly_mock.connections")
+
+
+@cache
+def connection_limits() -> MockConfig:
+    """The limits of this process: the CLI puts its config in the environment before uvicorn starts."""
+    return MockConfig.from_environment()
 
 
 class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
+    _header_timer: asyncio.TimerHandle | None = None
+    _body_timer: asyncio.TimerHandle | None = None
+    _header_bytes = 0
+    _headers_done = 0
+    _reading_headers = True
+    _refused = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # uvicorn's own idle timeout between requests (`--timeout-keep-alive`), from `--keep-alive`; uvicorn
+        # types it as int but only hands it to `loop.call_later`, so fractions of a second work.
+        self.timeout_keep_alive = connection_limits().keep_alive_seconds  # type: ignore[assignment]
+
+    # Connection events
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser, but never more header bytes than the limit allows."""
+        if self._refused:
+            return
+        if not self._reading_headers:
+            super().data_received(data)
+            return
+        if self._header_timer is None:
+            self._arm_header_timer()
+        room = connection_limits().max_header_bytes - self._header_bytes
+        head, rest = data[:room], data[room:]
+        self._header_bytes += len(head)
+        headers_done = self._headers_done
+        super().data_received(head)
+        if not rest or self._refused or self.transport.is_closing():
+            return
+        if self._reading_headers and self._headers_done == headers_done:
+            self._refuse(f"headers larger than {connection_limits().max_header_bytes} bytes")
+            return
+        self.data_received(rest)  # the headers ended inside `head`: the rest is body or the next request
+
+    # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope["extensions"] = {TRANSPORT_EXTENSION: self.transport}  # type: ignore[dict-item]
+
+    def on_headers_complete(self) -> None:
+        self._reading_headers = False
+        self._headers_done += 1
+        self._cancel(self._header_timer)
+        self._header_timer = None
+        super().on_headers_complete()
+        self._arm_body_timer()
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        self._arm_body_timer()
+
+    def on_message_complete(self) -> None:
+        self._cancel(self._body_timer)
+        self._body_timer = None
+        super().on_message_complete()
+        self._reading_headers, self._header_bytes = True, 0
+
     def send_400_response(self, msg: str) -> None:
-        body = failure(
-            "VALIDATION_ERROR", "The request is not valid HTTP/1.1.", f"request: {msg}", trace_id=new_trace_id()
-        )
+        self._write_refusal(msg)
+
+    # Timers
+
+    def _start_headers(self) -> None:
+        self._reading_headers, self._header_bytes = True, 0
+        self._arm_header_timer()
+
+    def _arm_header_timer(self) -> None:
+        """From the connection's opening, or from the first byte after a request (the idle time between
+        requests is uvicorn's keep-alive timeout): the whole request line and headers must arrive in time."""
+        self._cancel(self._header_timer)
+        self._header_timer = self.loop.call_later(connection_limits().header_timeout_seconds, self._headers_late)
+
+    def _headers_late(self) -> None:
+        """A connection that opened (or began a request) and did not finish its headers in time is closed:
+        silently if it sent nothing (browsers open spare connections), with a 400 envelope otherwise."""
+        self._header_timer = None
+        if self.transport.is_closing() or not self._reading_headers:
+            return
+        if self._header_bytes == 0:
+            self._refused = True
+            self.transport.close()
+            return
+        self._refuse(f"headers not received within {_seconds(connection_limits().header_timeout_seconds)}")
+
+    def _arm_body_timer(self) -> None:
+        self._cancel(self._body_timer)
+        self._body_timer = self.loop.call_later(connection_limits().body_timeout_seconds, self._body_late)
+
+    def _body_late(self) -> None:
+        """No body byte for the whole timeout: answer (if nothing was answered yet) and close. A pause caused
+        by the mock itself (reading paused while the app is busy, a `100 Continue` not sent yet) is not the
+        client's, so it waits again."""
+        self._body_timer = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
+            self._arm_body_timer()
+            return
+        if cycle is not None and not cycle.response_started:
+            cycle.response_started = cycle.response_complete = True
+            self._refuse(f"body: no data for {_seconds(connection_limits().body_timeout_seconds)}")
+        else:
+            self.transport.close()
+        if cycle is not None:
+            cycle.disconnected = True
+            cycle.message_event.set()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._header_timer, self._body_timer):
+            self._cancel(timer)
+        self._header_timer = self._body_timer = None
+
+    @staticmethod
+    def _cancel(timer: asyncio.TimerHandle | None) -> None:
+        if timer is not None:
+            timer.cancel()
+
+    # Refusals
+
+    def _refuse(self, msg: str) -> None:
+        self._refused = True
+        self._write_refusal(msg)
+
+    def _write_refusal(self, msg: str) -> None:
+        """A 400 envelope written straight to the connection, which is then closed (and one log line: these
+        requests never reach the app, so the request log would not show them)."""
+        self._refused = True
+        self._cancel_timers()
+        client = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
+        logger.warning("%s400 connection closed: %s", client, msg)
+        template = CATALOGUE["invalid_http"]
+        body = failure(template.code, template.message, f"request: {msg}", trace_id=new_trace_id())
         payload = encode(body)
         content = [STATUS_LINE[400]]
         for name, value in self.server_state.default_headers:
@@ -32,3 +203,7 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         )
         self.transport.write(b"".join(content))
         self.transport.close()
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"

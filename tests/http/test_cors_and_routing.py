@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urljoin
 
 import httpx
 import pytest
-from helpers import add_fault, assert_error, assert_ok, bearer, group_path, post
+from helpers import add_fault, assert_error, assert_ok, bearer, freeze, group_path, post
 
 from support.mock_fixtures import API_KEY, RESPONSES_PATH
 from support.mock_process import MockProcess
@@ -14,6 +15,8 @@ from support.mock_process import MockProcess
 ORIGIN = "http://localhost:3000"
 REQUESTED_HEADERS = ["authorization", "content-type", "idempotency-key", "x-mock-session"]
 EXPOSED = {"idempotent-replayed", "retry-after", "x-trace-id"}
+DASHBOARD = "http://dashboard.example:4000"
+FROZEN = "2026-12-02T15:00:00.000Z"
 
 
 def header_set(response: httpx.Response, name: str) -> set[str]:
@@ -39,10 +42,77 @@ def test_preflight_allows_post_and_the_four_headers(bare):
     assert set(REQUESTED_HEADERS) <= header_set(response, "access-control-allow-headers")
 
 
-def test_preflight_of_the_control_api(bare):
+def test_the_control_api_approves_no_preflight_from_another_origin(bare):
+    """Same-origin by default: a page elsewhere cannot call the control API (which lists every API key)."""
     response = preflight(bare, path="/__mock/clock")
+    error = assert_error(response, 403, "FORBIDDEN")
+    assert "--control-cors-origin" in error["details"]
+    assert not any(name.startswith("access-control-") for name in response.headers)
+
+
+def test_control_responses_carry_no_cors_headers_for_another_origin(bare):
+    response = bare.get("/__mock/fixtures", headers={"Origin": ORIGIN})
     assert response.status_code == 200
-    assert "x-mock-session" in header_set(response, "access-control-allow-headers")
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_a_text_plain_reset_is_refused_and_changes_nothing(bare, control):
+    """`POST /__mock/reset` with text/plain is what any web page can send without a preflight."""
+    freeze(control, FROZEN)
+    forged = control.post("/reset", content=b"{}", headers={"Content-Type": "text/plain"})
+    assert "application/json" in assert_error(forged, 400, "VALIDATION_ERROR")["details"]
+    form = control.post("/reset", content=b"", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_error(form, 400, "VALIDATION_ERROR")
+    assert assert_ok(control.get("/clock"))["frozen"] is True
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("POST", "/reset", None), ("PUT", "/clock", {"frozen": False}), ("DELETE", "/faults", None)],
+)
+def test_writes_from_another_origin_are_refused(control, method, path, body):
+    """A body-less `fetch(..., {method: "POST", mode: "no-cors"})` has no content type to refuse: its Origin is."""
+    freeze(control, FROZEN)
+    response = control.request(method, path, json=body, headers={"Origin": "http://evil.example"})
+    assert "http://evil.example" in assert_error(response, 403, "FORBIDDEN")["details"]
+    assert assert_ok(control.get("/clock"))["frozen"] is True
+
+
+def test_body_less_writes_need_no_header_from_curl_or_the_mock_own_pages(mock_url, control):
+    freeze(control, FROZEN)
+    assert_ok(control.post("/reset"))
+    assert assert_ok(control.get("/clock"))["frozen"] is False
+    freeze(control, FROZEN)
+    assert_ok(control.post("/reset", headers={"Origin": mock_url}))  # the mock's own Swagger UI
+    assert assert_ok(control.get("/clock"))["frozen"] is False
+
+
+def test_json_writes_work_with_a_charset(control):
+    response = control.put(
+        "/clock", content=b'{"frozen": true}', headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert assert_ok(response)["frozen"] is True
+
+
+@pytest.fixture(scope="module")
+def dashboard_url() -> Iterator[str]:
+    with MockProcess("--rate-limit", "off", "--control-cors-origin", DASHBOARD) as server:
+        yield server.base_url
+
+
+def test_control_cors_origin_opts_one_origin_in(dashboard_url, new_session):
+    api, control = new_session(dashboard_url)
+    allowed = preflight(control, origin=DASHBOARD, path="/clock")
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.headers.get("access-control-allow-origin") == DASHBOARD
+    assert "x-mock-session" in header_set(allowed, "access-control-allow-headers")
+    assert_error(preflight(control, origin=ORIGIN, path="/clock"), 403, "FORBIDDEN")
+    reply = control.put("/clock", json={"frozen": True}, headers={"Origin": DASHBOARD})
+    assert assert_ok(reply)["frozen"] is True
+    assert reply.headers.get("access-control-allow-origin") == DASHBOARD
+    assert_error(control.post("/reset", headers={"Origin": ORIGIN}), 403, "FORBIDDEN")
+    api_preflight = preflight(api, origin=ORIGIN)
+    assert api_preflight.status_code == 200, "the API keeps its own CORS (any origin by default)"
 
 
 def test_responses_expose_replay_retry_and_trace_headers(api):
@@ -94,7 +164,6 @@ def test_configured_origin_is_the_only_one_allowed(app_only_url, new_session):
         ("POST", "/v1/accounts/ag_acme/messages/responses/extra"),
         ("POST", "/v2/accounts/ag_acme/messages/responses"),
         ("GET", "/__mock/nope"),
-        ("GET", "/"),
     ],
 )
 def test_unknown_route_is_404_envelope(api, method, path):
@@ -168,6 +237,39 @@ def test_control_openapi_json(bare):
     response = bare.get("/__mock/openapi.json")
     assert response.status_code == 200
     assert "/clock/advance" in response.json()["paths"]
+
+
+def test_root_redirects_to_the_docs(bare):
+    response = bare.get("/", follow_redirects=False)
+    assert response.status_code in (302, 307)
+    assert response.headers["location"] == "/ui/"
+    assert "swagger" in bare.get("/", follow_redirects=True).text.lower()
+
+
+@pytest.mark.parametrize(
+    ("document", "operation"),
+    [("/openapi.json", ("GET", "/healthz")), ("/__mock/openapi.json", ("GET", "/clock"))],
+)
+def test_the_served_specs_first_server_is_this_mock(mock_url, mock_session, document, operation):
+    """What Swagger UI's "Try it out" does: resolve `servers[0]` against the document's URL, add the path."""
+    servers = httpx.get(mock_url + document, timeout=10).json()["servers"]
+    base = urljoin(mock_url + document, servers[0]["url"]).rstrip("/")
+    method, path = operation
+    response = httpx.request(method, base + path, headers={"X-Mock-Session": mock_session}, timeout=10)
+    assert_ok(response)
+
+
+def test_the_contract_still_lists_production_after_the_mock(bare):
+    servers = bare.get("/openapi.json").json()["servers"]
+    assert servers[0]["url"] == "/"
+    assert "https://api.sonarly.io" in [server["url"] for server in servers[1:]]
+
+
+def test_the_control_document_declares_the_control_token(bare):
+    document = bare.get("/__mock/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    (name,) = [name for name, scheme in schemes.items() if scheme == {**scheme, "type": "http", "scheme": "bearer"}]
+    assert {} in document["security"] and {name: []} in document["security"]
 
 
 def test_authorization_header_on_health_and_docs_is_ignored(bare):

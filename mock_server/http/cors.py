@@ -1,0 +1,105 @@
+"""CORS for two audiences: frontends call the API from any origin they like, the control API is same-origin.
+
+The API answers the origins of `--cors-origin` (any by default: a frontend on its dev server needs it).
+The control API hands out every fixture, API keys included, and resets sessions, so by default no other
+origin gets `Access-Control-Allow-Origin` and no preflight from another origin is approved (a 403
+envelope instead); `--control-cors-origin ORIGIN` opts a dashboard in. The mock's own Swagger UI is
+same-origin and needs none of this.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server.config import MockConfig
+from mock_server.domain.errors import MockError
+from mock_server.http.envelope import error_envelope, send_json
+from mock_server.http.routes import CONTROL_BASE_PATH, CONTROL_PREFIX
+
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Mock-Session", "Prefer"]
+EXPOSED_HEADERS = ["Idempotent-Replayed", "Retry-After", "X-Trace-Id"]
+METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
+ORIGIN = re.compile(r"https?://[^/\s?#@]+", re.IGNORECASE)
+SHOWN_ORIGIN = 200
+
+
+def invalid_origin(value: str) -> str | None:
+    """Why `value` cannot be an allowed origin (None if it can): browsers send `scheme://host[:port]` exactly."""
+    if value == "*" or ORIGIN.fullmatch(value):
+        return None
+    return f"{value!r} is not an origin: use scheme://host[:port] (no path, no trailing slash) or *"
+
+
+def origin_allowed(origin: str, allowed: Iterable[str]) -> bool:
+    allowed = tuple(allowed)
+    return "*" in allowed or origin in allowed
+
+
+def same_origin(origin: str, host: str | None) -> bool:
+    """Whether a browser's `Origin` names the host the request was sent to (a page the mock itself served)."""
+    _, _, netloc = origin.partition("://")
+    return host is not None and netloc.lower() == host.lower()
+
+
+def is_control(path: str) -> bool:
+    return path == CONTROL_BASE_PATH or path.startswith(CONTROL_PREFIX)
+
+
+def shown(origin: str) -> str:
+    return origin if len(origin) <= SHOWN_ORIGIN else origin[:SHOWN_ORIGIN] + "..."
+
+
+class AudienceCors:
+    """Starlette's CORS for the API; for the control API only the opted-in origins, and refusals as envelopes."""
+
+    def __init__(self, app: ASGIApp, config: MockConfig) -> None:
+        self.app = app
+        self.control_origins = config.control_cors_origins
+        self.api = self._cors(app, config.cors_origins)
+        self.control = self._cors(app, config.control_cors_origins)
+
+    @staticmethod
+    def _cors(app: ASGIApp, origins: Iterable[str]) -> CORSMiddleware:
+        return CORSMiddleware(
+            app,
+            allow_origins=list(origins),
+            allow_methods=METHODS,
+            allow_headers=ALLOWED_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_control(scope["path"]):
+            await self.api(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is None or same_origin(origin, headers.get("host")):
+            await self.app(scope, receive, send)
+        elif origin_allowed(origin, self.control_origins):
+            await self.control(scope, receive, send)
+        elif scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await refuse(send, foreign_origin(origin, "call"))
+        else:
+            await self.app(scope, receive, send)  # answered, but without CORS headers the page cannot read it
+
+
+def foreign_origin(origin: str, verb: str) -> MockError:
+    return MockError.named(
+        "forbidden",
+        f"Origin: {shown(origin)} is not allowed on /__mock/ (same-origin by default); "
+        f"start the mock with --control-cors-origin {shown(origin)} to allow it",
+        message=f"Pages of other origins may not {verb} the control API.",
+    )
+
+
+async def refuse(send: Send, error: MockError) -> None:
+    """An envelope from outside the trace layer, so it brings its own `X-Trace-Id`."""
+    body = error_envelope(error)
+    await send_json(send, error.status, body, {**error.headers, "X-Trace-Id": body["traceId"]})
