@@ -7,7 +7,7 @@ nightly variant with more cases is tests/reliability/test_schemathesis_nightly.p
 from __future__ import annotations
 
 from support.mock_fixtures import API_KEY
-from support.schemathesis_run import run_schemathesis
+from support.schemathesis_run import CONTROL_CONFIG, run_schemathesis
 
 
 def test_contract_fuzzing_finds_no_5xx_and_no_nonconformance(mock_url: str) -> None:
@@ -21,7 +21,7 @@ def test_contract_fuzzing_finds_no_5xx_and_no_nonconformance(mock_url: str) -> N
 
 def test_control_api_fuzzing_finds_no_5xx_and_no_nonconformance(mock_url: str) -> None:
     code, output, cases = run_schemathesis(
-        "mock-control.yaml", f"{mock_url}/__mock", 60, "X-Mock-Session: schemathesis-control"
+        "mock-control.yaml", f"{mock_url}/__mock", 60, "X-Mock-Session: schemathesis-control", config=CONTROL_CONFIG
     )
     assert code == 0, output[-4000:]
     assert cases >= 200, f"only {cases} cases generated:\n{output[-2000:]}"

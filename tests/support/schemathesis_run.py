@@ -9,21 +9,32 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from support.mock_process import ROOT
 
 CHECKS = ["--checks", "all", "--exclude-checks", "positive_data_acceptance"]
 SEED = 20261127
+CONTROL_CONFIG = Path(__file__).with_name("schemathesis-control.toml")
 
 
 def run_schemathesis(
-    spec: str, url: str, examples: int, *headers: str, timeout: float = 600, seed: int = SEED
+    spec: str,
+    url: str,
+    examples: int,
+    *headers: str,
+    timeout: float = 600,
+    seed: int = SEED,
+    config: Path | None = None,
 ) -> tuple[int, str, int]:
-    """Fuzz `openapi/<spec>` at `url`; returns (exit code, output, number of generated cases)."""
+    """Fuzz `openapi/<spec>` at `url`; returns (exit code, output, number of generated cases).
+
+    Without `config`, Schemathesis reads the repository's schemathesis.toml (made for the Sonarly API)."""
     command = [
         sys.executable,
         "-m",
         "schemathesis.cli",
+        *(["--config-file", str(config)] if config else []),
         "run",
         str(ROOT / "openapi" / spec),
         "--url",
