@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
 import contract_rules as rules
-from mock_server.http.validation import _fast_validator
+from mock_server.http.validation import VALIDATORS
 from openapi import CONTRACT_SPEC, CONTROL_SPEC
 
 CONTRACT = resolve_refs(yaml.safe_load(CONTRACT_SPEC.read_text(encoding="utf-8")))
@@ -43,19 +43,19 @@ bodies = (
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(bodies)
 def test_fast_and_python_validators_agree_on_request_bodies(body):
-    assert _fast_validator(REQUEST).is_valid(body) == python_verdict(REQUEST, body), body
+    assert VALIDATORS.fast(REQUEST).is_valid(body) == python_verdict(REQUEST, body), body
 
 
 @pytest.mark.parametrize("rule", rules.BODY_RULES, ids=[rule.name for rule in rules.BODY_RULES])
 def test_fast_validator_agrees_with_the_rule_table(rule):
-    assert _fast_validator(REQUEST).is_valid(rule.body) == rule.valid
+    assert VALIDATORS.fast(REQUEST).is_valid(rule.body) == rule.valid
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=260))
 @example("0\n")  # Python's `$` also matches before a final newline; the spec's pattern must not let it
 def test_fast_and_python_validators_agree_on_idempotency_keys(key):
-    assert _fast_validator(IDEMPOTENCY_KEY).is_valid(key) == python_verdict(IDEMPOTENCY_KEY, key), repr(key)
+    assert VALIDATORS.fast(IDEMPOTENCY_KEY).is_valid(key) == python_verdict(IDEMPOTENCY_KEY, key), repr(key)
 
 
 @pytest.mark.parametrize(
@@ -71,4 +71,4 @@ def test_fast_and_python_validators_agree_on_idempotency_keys(key):
 )
 def test_fast_and_python_validators_agree_on_control_bodies(name, instance):
     schema = CONTROL["components"]["schemas"][name]
-    assert _fast_validator(schema).is_valid(instance) == python_verdict(schema, instance)
+    assert VALIDATORS.fast(schema).is_valid(instance) == python_verdict(schema, instance)

@@ -1,55 +1,145 @@
-"""Domain failures, each carrying the status and error code the contract assigns to it."""
+"""One error tree and one catalogue for every refusal the mock answers (after httpx's exception tree and
+Prism's error templates): an error is a catalogue entry, used by name, plus the details of this request.
+
+    MockError(status, code, message, details, headers)    any refusal; the HTTP layer renders the envelope
+    ├── Unauthenticated         401 UNAUTHORIZED            no usable API key
+    ├── AccessDenied            403 FORBIDDEN               a valid key that may not do this
+    ├── InvalidFixtures         400 VALIDATION_ERROR        fixtures or configuration out of bounds
+    ├── UnknownData             422 VALIDATION_ERROR        a rule that needs stored data
+    ├── ProspectNotConnected    409 PROSPECT_NOT_CONNECTED  the prospect's state
+    ├── InmailNotEligible       409 INMAIL_NOT_ELIGIBLE     the prospect's state
+    ├── IdempotencyConflict     409 IDEMPOTENCY_CONFLICT    same key, another body
+    └── NoSlotAvailable         500 INTERNAL_ERROR          unreachable with valid fixtures
+
+The domain raises the subclasses; the HTTP layer raises `MockError.named(...)`. A test holds every code of
+the catalogue to the enums of the two OpenAPI documents, so the mock cannot emit a code the contract lacks.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
 
-class DomainError(Exception):
-    """A rule of the contract refused the request; the HTTP layer renders it as an envelope."""
 
-    status: int = 400
-    code: str = "VALIDATION_ERROR"
-    message: str = "The request was refused."
+@dataclass(frozen=True)
+class ErrorTemplate:
+    status: int
+    code: str
+    message: str
+
+
+VALIDATION_MESSAGE = "The request is not valid."
+
+CATALOGUE: dict[str, ErrorTemplate] = {
+    "validation": ErrorTemplate(400, "VALIDATION_ERROR", VALIDATION_MESSAGE),
+    "invalid_http": ErrorTemplate(400, "VALIDATION_ERROR", "The request is not valid HTTP/1.1."),
+    "invalid_fixtures": ErrorTemplate(400, "VALIDATION_ERROR", "The fixtures are not valid."),
+    "unauthorized": ErrorTemplate(401, "UNAUTHORIZED", "A valid API key is required."),
+    "control_unauthorized": ErrorTemplate(401, "UNAUTHORIZED", "The control API needs the control token."),
+    "forbidden": ErrorTemplate(403, "FORBIDDEN", "This API key may not do this."),
+    "not_found": ErrorTemplate(404, "NOT_FOUND", "There is nothing here."),
+    "method_not_allowed": ErrorTemplate(405, "METHOD_NOT_ALLOWED", "This method is not allowed here."),
+    "prospect_not_connected": ErrorTemplate(
+        409,
+        "PROSPECT_NOT_CONNECTED",
+        "The prospect is not connected or has no existing chat; use inmail to start a conversation.",
+    ),
+    "inmail_not_eligible": ErrorTemplate(
+        409, "INMAIL_NOT_ELIGIBLE", "The prospect is not eligible for a new InMail conversation."
+    ),
+    "idempotency_conflict": ErrorTemplate(
+        409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used with a different request body."
+    ),
+    "unknown_data": ErrorTemplate(422, "VALIDATION_ERROR", "The request refers to data that does not exist."),
+    "rate_limited": ErrorTemplate(429, "RATE_LIMITED", "Too many requests for this API key."),
+    "internal": ErrorTemplate(500, "INTERNAL_ERROR", "An internal error occurred."),
+    "upstream": ErrorTemplate(502, "UPSTREAM_ERROR", "An upstream service did not answer."),
+    "unavailable": ErrorTemplate(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable."),
+    "gateway_timeout": ErrorTemplate(504, "GATEWAY_TIMEOUT", "The gateway timed out waiting for the service."),
+}
+
+
+class MockError(Exception):
+    """Root of every refusal: a status, a code and a message, plus this request's details and headers."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(details or message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    @property
+    def status_code(self) -> int:
+        """Starlette's name for `status`, for code that handles both kinds of error."""
+        return self.status
+
+    @classmethod
+    def named(
+        cls,
+        name: str,
+        details: str | None = None,
+        *,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> MockError:
+        """The catalogue entry `name` with this request's details (and a more precise message, if any)."""
+        template = CATALOGUE[name]
+        return MockError(template.status, template.code, message or template.message, details, headers)
+
+
+class CatalogueError(MockError):
+    """A domain error that is exactly one catalogue entry; raise it with the details of the case."""
+
+    template: ClassVar[str] = "validation"
 
     def __init__(self, details: str | None = None, message: str | None = None) -> None:
-        super().__init__(details or self.message)
-        self.details = details
-        if message is not None:
-            self.message = message
+        template = CATALOGUE[self.template]
+        super().__init__(template.status, template.code, message or template.message, details)
 
 
-class UnknownData(DomainError):
-    status = 422
-    code = "VALIDATION_ERROR"
-    message = "The request refers to data that does not exist."
+class Unauthenticated(CatalogueError):
+    template = "unauthorized"
 
 
-class ProspectNotConnected(DomainError):
-    status = 409
-    code = "PROSPECT_NOT_CONNECTED"
-    message = "The prospect is not connected or has no existing chat; use inmail to start a conversation."
+class AccessDenied(CatalogueError):
+    template = "forbidden"
 
 
-class InmailNotEligible(DomainError):
-    status = 409
-    code = "INMAIL_NOT_ELIGIBLE"
-    message = "The prospect is not eligible for a new InMail conversation."
+class InvalidFixtures(CatalogueError):
+    template = "invalid_fixtures"
 
 
-class IdempotencyConflict(DomainError):
-    status = 409
-    code = "IDEMPOTENCY_CONFLICT"
-    message = "This Idempotency-Key was already used with a different request body."
+class UnknownData(CatalogueError):
+    template = "unknown_data"
 
 
-class InvalidFixtures(DomainError):
-    status = 400
-    code = "VALIDATION_ERROR"
-    message = "The fixtures are not valid."
+class ProspectNotConnected(CatalogueError):
+    template = "prospect_not_connected"
 
 
-class NoSlotAvailable(DomainError):
+class InmailNotEligible(CatalogueError):
+    template = "inmail_not_eligible"
+
+
+class IdempotencyConflict(CatalogueError):
+    template = "idempotency_conflict"
+
+
+class NoSlotAvailable(CatalogueError):
     """Unreachable with valid fixtures (at least one sending day, caps of at least 1): a server fault."""
 
-    status = 500
-    code = "INTERNAL_ERROR"
-    message = "The account group's schedule has no sending slot in the next year."
+    template = "internal"
+
+
+def validation_error(details: str, message: str = VALIDATION_MESSAGE) -> MockError:
+    """The 400 every request-shape problem gets; `details` names the field(s) in plain words."""
+    return MockError.named("validation", details, message=message)

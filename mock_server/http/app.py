@@ -1,7 +1,15 @@
-"""Builds the mock: connexion routes and validates from the two OpenAPI documents; our layers wrap it."""
+"""Builds the mock: connexion routes and validates from the two OpenAPI documents; our layers wrap it.
+
+`CHECK_ORDER` is the order in which an API request is judged, in one table: the first step that refuses
+answers. The stack is built from it (`OUTER_LAYERS` around connexion, `CONNEXION_LAYERS` inside), and
+tests/http/test_order_of_checks.py holds both the stack and the mock's answers to the table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import connexion
@@ -9,14 +17,18 @@ import flask
 import werkzeug.exceptions
 from connexion.context import operation as connexion_operation
 from connexion.middleware import MiddlewarePosition
+from connexion.middleware.request_validation import RequestValidationMiddleware
+from connexion.middleware.security import SecurityMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from flask import Response
 from starlette.exceptions import HTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from mock_server.config import MockConfig
+from mock_server.http.control_guard import ControlWrites
+from mock_server.http.cors import AudienceCors
+from mock_server.http.docs import ServedDocs
 from mock_server.http.envelope import respond, success
 from mock_server.http.errors import ERROR_HANDLERS
 from mock_server.http.gate import RequestGate
@@ -26,10 +38,8 @@ from mock_server.http.routes import CONTROL_BASE_PATH
 from mock_server.http.runtime import Runtime
 from mock_server.http.security import SECURITY_MAP
 from mock_server.http.validation import VALIDATOR_MAP
+from mock_server.logs import configure_logging
 from openapi import CONTRACT_SPEC, CONTROL_SPEC, SPEC_DIR
-
-CORS_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Mock-Session", "Prefer"]
-CORS_EXPOSED_HEADERS = ["Idempotent-Replayed", "Retry-After", "X-Trace-Id"]
 
 
 def _method_not_allowed(exc: werkzeug.exceptions.MethodNotAllowed) -> Any:
@@ -52,6 +62,56 @@ def _healthz() -> Response:
     return respond(success({"status": "ok"}), 200)
 
 
+@dataclass(frozen=True)
+class Check:
+    """One step of judging an API request: what it decides, what a refusal answers, which layer decides."""
+
+    decides: str
+    answer: str
+    layer: type
+
+
+CHECK_ORDER: tuple[Check, ...] = (
+    Check("X-Mock-Session names a session (whose keys authenticate)", "400 VALIDATION_ERROR", Guards),
+    Check("the API key is known and not revoked", "401 UNAUTHORIZED", SecurityMiddleware),
+    Check("the key has messages:write on this account group", "403 FORBIDDEN", SecurityMiddleware),
+    Check("the session exists or fits under --max-sessions", "429 RATE_LIMITED", SecurityMiddleware),
+    Check("the key is under its rate limit", "429 RATE_LIMITED + Retry-After", RequestGate),
+    Check("an injected fault matches", "its status, latency or broken connection", RequestGate),
+    Check("Prefer: code=/example= names a documented example", "that example", RequestGate),
+    Check("parameters, media type and body follow the contract", "400 VALIDATION_ERROR", RequestValidationMiddleware),
+    Check(
+        "Idempotency-Key: bound to this body, or to another", "202 replay / 409 IDEMPOTENCY_CONFLICT", ContractEndpoint
+    ),
+    Check("the prospect and conversation exist", "422 VALIDATION_ERROR", ContractEndpoint),
+    Check(
+        "the prospect's state allows the channel", "409 PROSPECT_NOT_CONNECTED / INMAIL_NOT_ELIGIBLE", ContractEndpoint
+    ),
+    Check("a slot in sending hours, after the gap, under the cap", "202 queued / scheduled", ContractEndpoint),
+)
+
+# Our layers inside connexion, each placed right before the connexion layer that must come after it.
+CONNEXION_LAYERS: dict[type, MiddlewarePosition] = {
+    RequestGate: MiddlewarePosition.BEFORE_VALIDATION,
+    ContractEndpoint: MiddlewarePosition.BEFORE_CONTEXT,
+}
+
+
+def stack(app: Any) -> list[type]:
+    """Every layer a request passes, outermost first: our wrappers, then connexion's middleware list."""
+    layers: list[type] = []
+    while not isinstance(app, connexion.FlaskApp):
+        layers.append(type(app))
+        app = app.app
+    return layers + [type_of(m) for m in app.middleware.middlewares]
+
+
+def type_of(middleware: Any) -> type:
+    """Connexion keeps a middleware added with options as a `functools.partial` of its class."""
+    layer: Any = middleware.func if isinstance(middleware, partial) else middleware
+    return type(layer) if not isinstance(layer, type) else layer
+
+
 def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
     app = connexion.FlaskApp(
         __name__,
@@ -63,10 +123,9 @@ def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
     app.app.url_map.merge_slashes = False  # route `//` exactly as connexion's router does (not at all)
     app.add_api(CONTRACT_SPEC.name, resolver=Resolver(function_resolver=OPERATIONS.__getitem__))
     app.add_api(CONTROL_SPEC.name, base_path=CONTROL_BASE_PATH)
-    app.add_middleware(RequestGate, position=MiddlewarePosition.BEFORE_VALIDATION)
-    app.add_middleware(
-        ContractEndpoint, position=MiddlewarePosition.BEFORE_CONTEXT, enabled=not runtime.config.flask_handlers
-    )
+    options: dict[type, dict[str, Any]] = {ContractEndpoint: {"enabled": not runtime.config.flask_handlers}}
+    for layer, position in CONNEXION_LAYERS.items():
+        app.add_middleware(layer, position=position, **options.get(layer, {}))
     for exception, handler in ERROR_HANDLERS:
         app.add_error_handler(exception, handler)
     app.app.register_error_handler(werkzeug.exceptions.MethodNotAllowed, _method_not_allowed)
@@ -76,20 +135,29 @@ def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
 
 
 def create_app(config: MockConfig | None = None) -> ASGIApp:
-    """The whole mock as one ASGI app: CORS outside, then guards, then connexion."""
+    """The whole mock as one ASGI app: CORS per audience outside, then guards (trace, session, control
+    token), then forged control writes refused, then the docs' `servers` and `/`, then connexion."""
     config = config or MockConfig()
     runtime = Runtime.start(config)
-    guarded = Guards(build_connexion_app(runtime), runtime)
-    return CORSMiddleware(
-        guarded,
-        allow_origins=list(config.cors_origins),
-        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-        allow_headers=CORS_ALLOWED_HEADERS,
-        expose_headers=CORS_EXPOSED_HEADERS,
-        max_age=600,
-    )
+    app: ASGIApp = build_connexion_app(runtime)
+    for wrap in reversed(OUTER_LAYERS):
+        app = wrap(app, runtime)
+    return app
+
+
+# Around connexion, outermost first: CORS per audience (API or control), then trace ids, the session and the
+# hostile-input guards (Guards), then forged control writes refused, then the served docs' `servers` and `/`.
+OUTER_LAYERS: tuple[Callable[[ASGIApp, Runtime], ASGIApp], ...] = (
+    lambda app, runtime: AudienceCors(app, runtime.config),
+    Guards,
+    lambda app, runtime: ControlWrites(app, runtime.config),
+    lambda app, _: ServedDocs(app),
+)
 
 
 def app_from_environment() -> ASGIApp:
-    """Factory for uvicorn workers, which rebuild the app from the config the CLI put in the environment."""
-    return create_app(MockConfig.from_environment())
+    """Factory for uvicorn workers, which rebuild the app from the config the CLI put in the environment
+    (each worker is its own process, so it sets up its own logging)."""
+    config = MockConfig.from_environment()
+    configure_logging(config.log_level, config.log_format)
+    return create_app(config)

@@ -10,6 +10,8 @@ from typing import Any
 from flask import Response
 from starlette.types import Send
 
+from mock_server.domain.errors import MockError
+
 JSON = "application/json"
 _trace_id: ContextVar[str | None] = ContextVar("sonarly_trace_id", default=None)
 
@@ -63,27 +65,6 @@ def respond(body: dict[str, Any], status: int, headers: dict[str, str] | None = 
     return Response(encode(body), status=status, headers=headers, mimetype=JSON)
 
 
-class EnvelopeError(Exception):
-    """Raised anywhere in the HTTP layer to answer with an error envelope."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        return failure(self.code, self.message, self.details)
-
-
-def validation_error(details: str, message: str = "The request is not valid.") -> EnvelopeError:
-    return EnvelopeError(400, "VALIDATION_ERROR", message, details)
+def error_envelope(error: MockError) -> dict[str, Any]:
+    """The failure envelope of one refusal, with this request's trace id."""
+    return failure(error.code, error.message, error.details)

@@ -7,31 +7,31 @@ control characters in the path) or hold in memory (huge bodies) gets an envelope
 from __future__ import annotations
 
 import hmac
-import time
 from urllib.parse import quote, unquote
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.domain import journal
-from mock_server.http.envelope import EnvelopeError, begin_trace, send_json
+from mock_server.domain.errors import CatalogueError, MockError
+from mock_server.http.envelope import begin_trace, error_envelope, send_json
+from mock_server.http.recorder import Recording
 from mock_server.http.routes import API_PREFIX, CONTROL_DOCS, CONTROL_PREFIX
 from mock_server.http.runtime import (
     RUNTIME_KEY,
     SESSION_HEADER,
     SESSION_KEY,
     Runtime,
-    caller_of,
     session_from_header,
 )
-from mock_server.http.validation import clear_pending_problems
-
-TRACE_HEADER = b"x-trace-id"
 
 
-class BodyTooLarge(EnvelopeError):
+class BodyTooLarge(CatalogueError):
+    """Raised while the body is read, so the refusal comes after authentication, as the contract orders."""
+
+    template = "validation"
+
     def __init__(self, limit: int) -> None:
-        super().__init__(400, "VALIDATION_ERROR", "The request is not valid.", f"body: larger than {limit} bytes")
+        super().__init__(f"body: larger than {limit} bytes")
 
 
 class Guards:
@@ -44,30 +44,35 @@ class Guards:
             await self.app(scope, receive, send)
             return
         trace_id = begin_trace()
-        clear_pending_problems()
-        send = self._traced(scope, send, trace_id)
+        # The request log and the journal (mock_server/http/recorder.py) see every byte in and out.
+        recording = Recording(scope, self.runtime, trace_id)
+        send, receive = recording.send(send), recording.receive(receive)
         headers = Headers(scope=scope)
         try:
             self._admit(scope, headers)
-        except EnvelopeError as exc:
+        except MockError as exc:
             await send_envelope(send, exc)
             return
         receive = self._bounded_receive(headers.get("content-length", ""), receive)
         if _is_chunked(headers):
             receive = await self._with_length(scope, receive)
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            recording.finish()
 
     def _admit(self, scope: Scope, headers: Headers) -> None:
         scope[RUNTIME_KEY] = self.runtime
         scope.setdefault("extensions", {})
+        # Naming a session creates nothing: only an authenticated API request or a control call does
+        # (Runtime.admit), so /healthz, 404s, 401s and 403s cannot grow the store.
         scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
-        self.runtime.open_session(scope[SESSION_KEY])
         scope["path"] = opaque_path(scope)
         path = scope["path"]
         if path.startswith(CONTROL_PREFIX) and not path.startswith(CONTROL_DOCS):
             _require_control_token(self.runtime.config.control_token, headers.get("authorization"))
         if path.endswith("/") and path.startswith((API_PREFIX, CONTROL_PREFIX)) and not path.startswith(CONTROL_DOCS):
-            raise EnvelopeError(404, "NOT_FOUND", f"No route for {path}.", "Remove the trailing slash.")
+            raise MockError.named("not_found", "Remove the trailing slash.", message=f"No route for {path}.")
 
     def _bounded_receive(self, declared: str, receive: Receive) -> Receive:
         """Refuse a body over the limit when someone reads it: after authentication, as the contract orders
@@ -112,35 +117,6 @@ class Guards:
 
         return replay
 
-    def _traced(self, scope: Scope, send: Send, trace_id: str) -> Send:
-        """Add `X-Trace-Id`, and journal API requests before the response leaves, so a client that
-        reads the journal right after its response always finds the entry."""
-
-        async def traced(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != TRACE_HEADER]
-                message = {**message, "headers": [*headers, (TRACE_HEADER, trace_id.encode())]}
-                if SESSION_KEY in scope and scope["path"].startswith(API_PREFIX):
-                    self._journal(scope, message["status"], trace_id)
-            await send(message)
-
-        return traced
-
-    def _journal(self, scope: Scope, status: int, trace_id: str) -> None:
-        headers = Headers(scope=scope)
-        caller = caller_of(scope)
-        entry = journal.JournalEntry(
-            at=time.time(),
-            method=scope["method"],
-            path=scope["path"],
-            status=status,
-            trace_id=trace_id,
-            idempotency_key=headers.get("idempotency-key"),
-            api_key_name=None if caller is None else caller.name,
-        )
-        with self.runtime.store.transaction() as conn:
-            journal.record(conn, scope[SESSION_KEY], entry)
-
 
 def _require_control_token(expected: str | None, authorization: str | None) -> None:
     """With `--control-token`, the control API answers only to that bearer (compared in constant time)."""
@@ -148,11 +124,8 @@ def _require_control_token(expected: str | None, authorization: str | None) -> N
         return
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise EnvelopeError(
-            401,
-            "UNAUTHORIZED",
-            "The control API needs the control token.",
-            "Send `Authorization: Bearer <control token>` (the mock runs with --control-token).",
+        raise MockError.named(
+            "control_unauthorized", "Send `Authorization: Bearer <control token>` (the mock runs with --control-token)."
         )
 
 
@@ -176,5 +149,5 @@ def opaque_path(scope: Scope) -> str:
     return "".join(quote(c) if ord(c) < 0x20 or ord(c) == 0x7F else c for c in path)
 
 
-async def send_envelope(send: Send, error: EnvelopeError) -> None:
-    await send_json(send, error.status_code, error.body(), error.headers)
+async def send_envelope(send: Send, error: MockError) -> None:
+    await send_json(send, error.status, error_envelope(error), error.headers)

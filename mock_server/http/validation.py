@@ -1,15 +1,18 @@
 """Request validation that reports every problem at once, in plain words, inside the Sonarly envelope.
 
 Connexion's stock validators stop at the first error and answer problem+json; these replace them
-through `validator_map`. Parameter errors wait in a context variable until the body has been
-checked too, so one 400 lists both.
+through `validator_map`. Parameter problems wait in the request's own scope (`extensions`, which every
+copy of the scope shares) until the body has been checked too, so one 400 lists both; nothing outlives the
+request. Compiled validators live in one bounded cache that holds the schemas it compiled, so an id reused
+after garbage collection can never bring back a stale validator.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import typing as t
-from contextvars import ContextVar
+from collections import OrderedDict
 
 import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
@@ -19,31 +22,75 @@ from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import Scope
 
-from mock_server.http.envelope import EnvelopeError, validation_error
+from mock_server.domain.errors import MockError, validation_error
 
-_pending: ContextVar[tuple[str, ...]] = ContextVar("sonarly_parameter_errors", default=())
-_validators: dict[int, Draft4Validator] = {}
-_fast_validators: dict[int, jsonschema_rs.Validator] = {}
+PROBLEMS_KEY = "sonarly.problems"
 
 
-def clear_pending_problems() -> None:
-    _pending.set(())
-
-
-def take_pending_problems() -> list[str]:
-    """Parameter problems found earlier in this request, cleared once read."""
-    problems = list(_pending.get())
-    _pending.set(())
+def _pending(scope: Scope) -> list[str]:
+    """The parameter problems found so far in this request (one list per request, in its scope)."""
+    problems: list[str] = scope.setdefault("extensions", {}).setdefault(PROBLEMS_KEY, [])
     return problems
 
 
-def problems_error(problems: list[str]) -> EnvelopeError:
+def take_pending_problems(scope: Scope) -> list[str]:
+    """Parameter problems found earlier in this request, cleared once read."""
+    problems = list(_pending(scope))
+    _pending(scope).clear()
+    return problems
+
+
+def problems_error(scope: Scope, problems: list[str]) -> MockError:
     """One 400 naming the parameter problems found earlier in this request and `problems`, once each."""
-    return validation_error("\n".join(dict.fromkeys(take_pending_problems() + problems)))
+    return validation_error("\n".join(dict.fromkeys(take_pending_problems(scope) + problems)))
 
 
-def raise_problems(problems: list[str]) -> t.NoReturn:
-    raise problems_error(problems)
+def raise_problems(scope: Scope, problems: list[str]) -> t.NoReturn:
+    raise problems_error(scope, problems)
+
+
+class SchemaValidators:
+    """Compiled validators per schema: jsonschema-rs decides "valid" in about a microsecond, where the Python
+    validator needs tens; the Python one still words every problem of an invalid request.
+    tests/test_fast_validation.py holds the two to the same verdicts.
+
+    Connexion hands the same schema object to every request of an operation, so entries are keyed by
+    `id(schema)`; each entry keeps its schema alive and is checked by identity, and the cache is bounded (least
+    recently used first out), so apps built and dropped (tests do) neither leak nor get a stale validator.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[int, tuple[t.Any, Draft4Validator | None, jsonschema_rs.Validator | None]] = (
+            OrderedDict()
+        )
+
+    def python(self, schema: dict[str, t.Any]) -> Draft4Validator:
+        _, python, fast = self._entry(schema)
+        if python is None:
+            python = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+            self._entries[id(schema)] = (schema, python, fast)
+        return python
+
+    def fast(self, schema: dict[str, t.Any]) -> jsonschema_rs.Validator:
+        _, python, fast = self._entry(schema)
+        if fast is None:
+            fast = jsonschema_rs.Draft4Validator(schema, validate_formats=True)
+            self._entries[id(schema)] = (schema, python, fast)
+        return fast
+
+    def _entry(self, schema: t.Any) -> tuple[t.Any, Draft4Validator | None, jsonschema_rs.Validator | None]:
+        entry = self._entries.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            entry = (schema, None, None)
+            self._entries[id(schema)] = entry
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        self._entries.move_to_end(id(schema))
+        return entry
+
+
+VALIDATORS = SchemaValidators()
 
 
 def describe(error: ValidationError, root: str = "body") -> list[str]:
@@ -57,12 +104,22 @@ def describe(error: ValidationError, root: str = "body") -> list[str]:
         return [f"{_join(path, name, root)}: required"]
     if kind == "additionalProperties" and isinstance(error.instance, dict):
         known = set(schema.get("properties", {}))
-        return [f"{_join(path, name, root)}: unknown property" for name in error.instance if name not in known]
+        unknown = [name for name in error.instance if name not in known]
+        return [f"{_join(path, _shown_name(name), root)}: unknown property" for name in unknown]
     if kind == "anyOf" and schema.get("title"):
         return [schema["title"]]
     if schema.get("title") and kind in ("pattern", "minLength", "maxLength"):
         return [f"{path}: {schema['title']}"]
     return [f"{path}: {_plain(kind, value, error)}"]
+
+
+# A member name is echoed only when it looks like a property name: a client that writes a secret as a member
+# name (`{"sk_live_...": 1}`, an API key pasted into fixtures as a mapping key) must not see it printed back.
+_PROPERTY_LIKE = re.compile(r"(?!sk_)[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def _shown_name(name: str) -> str:
+    return name if _PROPERTY_LIKE.fullmatch(name) else "(a member whose name is not shown)"
 
 
 def _join(path: str, name: str, root: str) -> str:
@@ -80,28 +137,18 @@ def _plain(kind: str | None, value: t.Any, error: ValidationError) -> str:
         "enum": lambda: "must be one of: " + ", ".join(json.dumps(v) for v in value),
         "minimum": lambda: f"must be at least {value}",
         "maximum": lambda: f"must be at most {value}",
+        "minItems": lambda: f"must have at least {value} item{'s' if value != 1 else ''}",
+        "maxItems": lambda: f"must have at most {value} items",
+        "minProperties": lambda: f"must have at least {value} member{'s' if value != 1 else ''}",
+        "maxProperties": lambda: f"must have at most {value} members",
+        "uniqueItems": lambda: "must not list an item twice",
+        "format": lambda: f"must be a valid {value}",
+        "anyOf": lambda: "does not match any of the allowed forms",
+        "oneOf": lambda: "must match exactly one of the allowed forms",
+        "not": lambda: "is not allowed here",
     }
-    return words.get(str(kind), lambda: error.message)()
-
-
-def _cached_validator(schema: dict[str, t.Any]) -> Draft4Validator:
-    """Connexion builds a validator per request; building one per schema is enough."""
-    validator = _validators.get(id(schema))
-    if validator is None:
-        validator = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-        _validators[id(schema)] = validator
-    return validator
-
-
-def _fast_validator(schema: dict[str, t.Any]) -> jsonschema_rs.Validator:
-    """The same Draft 4 rules, compiled by jsonschema-rs: it decides "valid" in about a microsecond, where
-    the Python validator needs tens; the Python one still words every problem of an invalid request.
-    tests/test_fast_validation.py holds the two to the same verdicts."""
-    validator = _fast_validators.get(id(schema))
-    if validator is None:
-        validator = jsonschema_rs.Draft4Validator(schema, validate_formats=True)
-        _fast_validators[id(schema)] = validator
-    return validator
+    # jsonschema's own message quotes the offending value, which may be a secret: never fall back to it.
+    return words.get(str(kind), lambda: f"does not satisfy the rule {kind}")()
 
 
 def _reject_constant(name: str) -> t.NoReturn:
@@ -117,24 +164,24 @@ def _no_duplicates(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
     return result
 
 
-def parse_json(raw: bytes) -> t.Any:
+def parse_json(scope: Scope, raw: bytes) -> t.Any:
     """Strict JSON: UTF-8, no NaN/Infinity, no duplicate members, bounded nesting; else a 400."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise_problems([f"body: not valid UTF-8 (byte {exc.start})"])
+        raise_problems(scope, [f"body: not valid UTF-8 (byte {exc.start})"])
     if not text.strip():
         return None
     try:
         value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
-        raise_problems([f"body: malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"])
+        raise_problems(scope, [f"body: malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"])
     except RecursionError:
-        raise_problems(["body: JSON nested too deeply"])
+        raise_problems(scope, ["body: JSON nested too deeply"])
     except ValueError as exc:
-        raise_problems([f"body: malformed JSON ({exc})"])
+        raise_problems(scope, [f"body: malformed JSON ({exc})"])
     if "\\u" in text and not _encodable(value):
-        raise_problems(["body: contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)"])
+        raise_problems(scope, ["body: contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)"])
     return value
 
 
@@ -148,17 +195,26 @@ def _encodable(value: t.Any) -> bool:
 
 
 class EnvelopeBodyValidator(JSONRequestBodyValidator):
+    """Connexion builds one per request; it keeps the request's scope to reach the pending problems."""
+
+    _scope: Scope
+
+    async def wrap_receive(self, receive: t.Any, *, scope: Scope) -> t.Any:
+        self._scope = scope
+        return await super().wrap_receive(receive, scope=scope)
+
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
-        return parse_json(b"".join([chunk async for chunk in stream]))
+        return parse_json(scope, b"".join([chunk async for chunk in stream]))
 
     def _validate(self, body: t.Any) -> dict | None:
+        scope = self._scope
         if body is None:
-            raise_problems(["body: required (a JSON object)"])
-        if _fast_validator(self._schema).is_valid(body) and not _pending.get():
+            raise_problems(scope, ["body: required (a JSON object)"])
+        if VALIDATORS.fast(self._schema).is_valid(body) and not _pending(scope):
             return None
-        problems = [line for error in _cached_validator(self._schema).iter_errors(body) for line in describe(error)]
-        if problems or _pending.get():
-            raise_problems(problems)
+        problems = [line for error in VALIDATORS.python(self._schema).iter_errors(body) for line in describe(error)]
+        if problems or _pending(scope):
+            raise_problems(scope, problems)
         return None
 
 
@@ -180,9 +236,9 @@ class EnvelopeParameterValidator(ParameterValidator):
         ]
         if self.uri_parser._body_schema and _untyped_body(headers):
             problems.append(MISSING_CONTENT_TYPE)
-        _pending.set(tuple(problems))
+        _pending(scope)[:] = problems
         if problems and not self.uri_parser._body_schema:
-            raise_problems([])
+            raise_problems(scope, [])
 
 
 MISSING_CONTENT_TYPE = "Content-Type: required (application/json)"
@@ -205,9 +261,9 @@ def parameter_problems(param: dict[str, t.Any], value: str | None) -> list[str]:
             typed = float(value) if schema["type"] == "number" else int(value)
         except ValueError:
             return [f"{name}: {_plain('type', schema['type'], ValidationError(''))}"]
-    if _fast_validator(schema).is_valid(typed):
+    if VALIDATORS.fast(schema).is_valid(typed):
         return []
-    errors = _cached_validator(schema).iter_errors(typed)
+    errors = VALIDATORS.python(schema).iter_errors(typed)
     return [line for error in errors for line in describe(error, root=name)] or [f"{name}: not valid"]
 
 

@@ -14,7 +14,7 @@ from faulty.middleware import ObserveResponses, ShortCircuit
 from faulty.variants import mock
 
 from conformance.cli import main
-from mock_server.http.envelope import EnvelopeError
+from mock_server.domain.errors import MockError
 
 QUICK = ("--profile", "quick")
 
@@ -136,14 +136,14 @@ def test_a_seed_makes_the_stateful_phase_send_the_same_sequence(tmp_path) -> Non
     assert _stateful_sequence(tmp_path, "8") != first
 
 
-def _crash_on_long_messages(scope, raw: bytes) -> EnvelopeError | None:
+def _crash_on_long_messages(scope, raw: bytes) -> MockError | None:
     """A 500 for a message over 30 characters: a fuzzed case finds it in 30 examples, rarely in one."""
     try:
         body = json.loads(raw)
     except ValueError:
         return None
     long = isinstance(body, dict) and isinstance(body.get("message"), str) and len(body["message"]) > 30
-    return EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred.") if long else None
+    return MockError(500, "INTERNAL_ERROR", "An internal error occurred.") if long else None
 
 
 def test_a_failure_found_once_is_replayed_first_by_the_next_seeded_run(tmp_path) -> None:

@@ -12,10 +12,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faulty.middleware import API_PREFIX, RewriteResponse, ShortCircuit, header
 from mock_server.config import MockConfig
+from mock_server.domain.errors import MockError
 from mock_server.domain.service import Outcome
 from mock_server.http import handlers
 from mock_server.http.app import create_app
-from mock_server.http.envelope import EnvelopeError
 
 Build = Callable[[pytest.MonkeyPatch], ASGIApp]
 
@@ -97,9 +97,9 @@ class RewriteJson:
         await send({"type": "http.response.body", "body": raw})
 
 
-def idempotency_conflict() -> EnvelopeError:
+def idempotency_conflict() -> MockError:
     """The 409 a server answers when it believes a key is already bound."""
-    return EnvelopeError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
+    return MockError(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used.")
 
 
 def binds_key_after(statuses: Collection[int], app: ASGIApp | None = None) -> ASGIApp:
@@ -113,7 +113,7 @@ def binds_key_after(statuses: Collection[int], app: ASGIApp | None = None) -> AS
             bound.add(key)
         return status, headers
 
-    def conflict(scope: Scope, _: bytes) -> EnvelopeError | None:
+    def conflict(scope: Scope, _: bytes) -> MockError | None:
         return idempotency_conflict() if header(scope, b"idempotency-key") in bound else None
 
     return ShortCircuit(RewriteResponse(app or mock(), remember), conflict)

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.http.envelope import EnvelopeError
+from mock_server.domain.errors import MockError
 from mock_server.http.guards import send_envelope
 
 API_PREFIX = "/v1/"
@@ -90,7 +90,7 @@ class RewriteRequest:
 class ShortCircuit:
     """Answers some requests itself, before the mock (and so before its authentication) runs."""
 
-    def __init__(self, app: ASGIApp, decide: Callable[[Scope, bytes], EnvelopeError | None]) -> None:
+    def __init__(self, app: ASGIApp, decide: Callable[[Scope, bytes], MockError | None]) -> None:
         self.app, self.decide = app, decide
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

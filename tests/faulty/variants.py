@@ -20,11 +20,11 @@ from faulty import variants_semantic
 from faulty.fault import Fault, binds_key_after, mock, with_data, wrap_outcomes
 from faulty.middleware import CountInFlight, RewriteResponse, ShortCircuit
 from mock_server.domain import access, idempotency, service
+from mock_server.domain.errors import MockError, validation_error
 from mock_server.domain.idempotency import IdempotencyStore, Replay, fingerprint
 from mock_server.domain.service import Outcome
 from mock_server.domain.sessions import read_clock
 from mock_server.http import envelope, handlers, security
-from mock_server.http.envelope import EnvelopeError, validation_error
 
 # --- authentication and authorization -------------------------------------------------------------------
 
@@ -36,7 +36,7 @@ def any_key_accepted(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def validation_before_auth(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    def malformed(_: Any, body: bytes) -> EnvelopeError | None:
+    def malformed(_: Any, body: bytes) -> MockError | None:
         try:
             json.loads(body)
         except ValueError:

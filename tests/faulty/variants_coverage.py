@@ -18,10 +18,9 @@ from faulty.fault import Fault, RewriteJson, binds_key_after, mock, only, with_d
 from faulty.middleware import RewriteRequest, RewriteResponse, ShortCircuit, header, json_object
 from faulty.variants import conflict_replays
 from mock_server.domain import service
-from mock_server.domain.errors import UnknownData
+from mock_server.domain.errors import MockError, UnknownData
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.service import Outcome
-from mock_server.http.envelope import EnvelopeError
 
 DEMO = load_fixtures()
 DEMO_GROUPS = {group.id for group in DEMO.account_groups}
@@ -36,9 +35,9 @@ WRITER = DEMO.conformance["api_key"]
 def missing_header_is_403(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """No Authorization header is treated as "no permission" instead of "not authenticated"."""
 
-    def refuse(scope: Scope, _: bytes) -> EnvelopeError | None:
+    def refuse(scope: Scope, _: bytes) -> MockError | None:
         if header(scope, b"authorization") is None:
-            return EnvelopeError(403, "FORBIDDEN", "This request lacks the permission messages:write.")
+            return MockError(403, "FORBIDDEN", "This request lacks the permission messages:write.")
         return None
 
     return ShortCircuit(mock(), refuse)
@@ -47,9 +46,9 @@ def missing_header_is_403(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 def access_checked_before_authentication(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """An account group that does not exist is refused (403) before the key is even looked at."""
 
-    def forbidden(scope: Scope, _: bytes) -> EnvelopeError | None:
+    def forbidden(scope: Scope, _: bytes) -> MockError | None:
         if scope["path"].split("/")[3] not in DEMO_GROUPS:
-            return EnvelopeError(403, "FORBIDDEN", "This API key has no access to this account group.")
+            return MockError(403, "FORBIDDEN", "This API key has no access to this account group.")
         return None
 
     return ShortCircuit(mock(), forbidden)
@@ -63,14 +62,14 @@ def unauthenticated_request_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIAp
 def data_checked_before_shape(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """Stored data is looked up first: an unknown prospect or conversation is 422 whatever else is wrong."""
 
-    def unknown(scope: Scope, raw: bytes) -> EnvelopeError | None:
+    def unknown(scope: Scope, raw: bytes) -> MockError | None:
         body = json_object(raw)
         if body is None or header(scope, b"authorization") != f"Bearer {WRITER}":
             return None
         conversation = body.get("conversationId")
         if str(body.get("prospectId")) not in DEMO_PROSPECTS or conversation not in (None, *DEMO_CONVERSATIONS):
             details = "prospectId or conversationId: not found in this account group"
-            return EnvelopeError(422, "VALIDATION_ERROR", "The request refers to data that does not exist.", details)
+            return MockError(422, "VALIDATION_ERROR", "The request refers to data that does not exist.", details)
         return None
 
     return ShortCircuit(mock(), unknown)
@@ -151,9 +150,9 @@ def error_envelope_with_extra_member(monkeypatch: pytest.MonkeyPatch) -> ASGIApp
 def server_error_on_non_ascii(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """A body with any character outside ASCII crashes the server (500), as a latin-1-only stack would."""
 
-    def crash(scope: Scope, raw: bytes) -> EnvelopeError | None:
+    def crash(scope: Scope, raw: bytes) -> MockError | None:
         if header(scope, b"authorization") is not None and any(byte > 0x7F for byte in raw):
-            return EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred.")
+            return MockError(500, "INTERNAL_ERROR", "An internal error occurred.")
         return None
 
     return RewriteRequest(ShortCircuit(mock(), crash), body=_literal_utf8)
@@ -200,10 +199,10 @@ def data_with_extra_member(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 def explicit_default_channel_refused(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     """`"channel": "direct_message"` spelled out is refused, although it is the documented default."""
 
-    def refuse(_: Scope, raw: bytes) -> EnvelopeError | None:
+    def refuse(_: Scope, raw: bytes) -> MockError | None:
         body = json_object(raw)
         if body is not None and body.get("channel") == "direct_message":
-            return EnvelopeError(400, "VALIDATION_ERROR", "The request is not valid.", "channel: leave it out")
+            return MockError(400, "VALIDATION_ERROR", "The request is not valid.", "channel: leave it out")
         return None
 
     return ShortCircuit(mock(), refuse)

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Scope
 
 from faulty.fault import Fault, RewriteJson, mock
 from faulty.middleware import RewriteRequest, RewriteRequestJson, ShortCircuit, header
-from mock_server.http.envelope import EnvelopeError, validation_error
+from mock_server.domain.errors import MockError, validation_error
 
 WRITER = "Bearer sk_test_acme_writer"
 LIMITS = {"prospectId": 128, "message": 8000, "conversationId": 128, "subject": 200}  # the faults' own copy
@@ -31,10 +31,10 @@ def _rewrite(change: Callable[[dict], dict]) -> ASGIApp:
     return RewriteRequestJson(mock(), _patch_body(change))
 
 
-def _refuse(problem: Callable[[dict], EnvelopeError | None]) -> ASGIApp:
+def _refuse(problem: Callable[[dict], MockError | None]) -> ASGIApp:
     """Answer a writer-key request whose JSON object body `problem` objects to, before the mock."""
 
-    def decide(scope: Scope, body: bytes) -> EnvelopeError | None:
+    def decide(scope: Scope, body: bytes) -> MockError | None:
         if header(scope, b"authorization") != WRITER:
             return None
         try:
@@ -53,8 +53,8 @@ def _header_map(name: bytes, change: Callable[[bytes], bytes]) -> ASGIApp:
     return RewriteRequest(mock(), headers=rewrite)
 
 
-def _too_long(count: Callable[[str], int]) -> Callable[[dict], EnvelopeError | None]:
-    def problem(body: dict) -> EnvelopeError | None:
+def _too_long(count: Callable[[str], int]) -> Callable[[dict], MockError | None]:
+    def problem(body: dict) -> MockError | None:
         long = [name for name, limit in LIMITS.items() if isinstance(body.get(name), str) and count(body[name]) > limit]
         return validation_error(f"{long[0]}: too long") if long else None
 
@@ -81,10 +81,10 @@ def limit_counted_in_utf8_bytes(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def long_prospect_id_is_unknown_422(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    def unknown(body: dict) -> EnvelopeError | None:
+    def unknown(body: dict) -> MockError | None:
         prospect = body.get("prospectId")
         if isinstance(prospect, str) and len(prospect) > LIMITS["prospectId"]:
-            return EnvelopeError(422, "VALIDATION_ERROR", "Unknown data.", "prospectId: no such prospect")
+            return MockError(422, "VALIDATION_ERROR", "Unknown data.", "prospectId: no such prospect")
         return None
 
     return _refuse(unknown)
@@ -139,7 +139,7 @@ def bom_not_blank(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def python_isspace_blank(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    def blank(body: dict) -> EnvelopeError | None:
+    def blank(body: dict) -> MockError | None:
         message = body.get("message")
         return validation_error("message: blank") if isinstance(message, str) and message.isspace() else None
 
@@ -183,7 +183,7 @@ def unknown_property_ignored(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def charset_parameter_refused(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    def refuse(scope: Scope, body: bytes) -> EnvelopeError | None:
+    def refuse(scope: Scope, body: bytes) -> MockError | None:
         refused = header(scope, b"authorization") == WRITER and ";" in (header(scope, b"content-type") or "")
         return validation_error("Content-Type: must be application/json") if refused else None
 
@@ -195,13 +195,13 @@ def text_plain_parsed_as_json(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
 
 def server_error_on_malformed_json(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
-    def crash(scope: Any, body: bytes) -> EnvelopeError | None:
+    def crash(scope: Any, body: bytes) -> MockError | None:
         if header(scope, b"authorization") is None:
             return None
         try:
             json.loads(body)
         except ValueError:
-            return EnvelopeError(500, "INTERNAL_ERROR", "An internal error occurred.")
+            return MockError(500, "INTERNAL_ERROR", "An internal error occurred.")
         return None
 
     return ShortCircuit(mock(), crash)
