@@ -17,18 +17,16 @@ from typing import Any
 from jsonschema import Draft4Validator
 from schemathesis import APIOperation
 
+from openapi import follow_ref
+
 JSON_MEDIA_TYPE = "application/json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def resolve(document: dict[str, Any], node: Any) -> Any:
     """`node` with every local `$ref` replaced by its target (the contract has no recursive schemas)."""
+    node = follow_ref(document, node)
     if isinstance(node, dict):
-        if "$ref" in node:
-            target: Any = document
-            for part in str(node["$ref"]).removeprefix("#/").split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            return resolve(document, target)
         return {key: resolve(document, value) for key, value in node.items()}
     if isinstance(node, list):
         return [resolve(document, item) for item in node]

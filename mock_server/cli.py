@@ -100,7 +100,12 @@ SERVE_OPTIONS: list[Callable[[F], F]] = [
         callback=check_origins,
         help="Browser origin allowed to call the control API /__mock/ (repeat); none by default (same origin).",
     ),
-    option("--rate-limit", env="RATE_LIMIT", default=DEFAULTS.rate_limit, help="Per API key: N/s, N/m or off."),
+    option(
+        "--rate-limit",
+        env="RATE_LIMIT",
+        default=DEFAULTS.rate_limit,
+        help="Per API key and session: N/s, N/m or N/h (1/h to 100000/s), or off.",
+    ),
     option(
         "--control-token",
         env="CONTROL_TOKEN",

@@ -15,29 +15,20 @@ from typing import Any
 import yaml
 
 from mock_server.domain.errors import CATALOGUE
-from openapi import CONTRACT_SPEC, CONTROL_SPEC
+from openapi import CONTRACT_SPEC, CONTROL_SPEC, follow_ref
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATION = ("/v1/accounts/{accountGroupId}/messages/responses", "post")
 
 
-def _resolve(document: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _code_enums(document: dict[str, Any], schema: Any) -> set[str]:
     """Every `error.code` enum value reachable from a response schema (through `$ref` and `allOf`)."""
-    schema = _resolve(document, schema)
+    schema = follow_ref(document, schema)
     found: set[str] = set()
     for part in schema.get("allOf", []):
         found |= _code_enums(document, part)
-    error = _resolve(document, schema.get("properties", {}).get("error", {}))
-    code = _resolve(document, error.get("properties", {}).get("code", {}))
+    error = follow_ref(document, schema.get("properties", {}).get("error", {}))
+    code = follow_ref(document, error.get("properties", {}).get("code", {}))
     return found | set(code.get("enum", []))
 
 
@@ -46,7 +37,7 @@ def _operation_codes() -> dict[int, set[str]]:
     path, method = OPERATION
     responses = document["paths"][path][method]["responses"]
     return {
-        int(status): _code_enums(document, _resolve(document, response)["content"]["application/json"]["schema"])
+        int(status): _code_enums(document, follow_ref(document, response)["content"]["application/json"]["schema"])
         for status, response in responses.items()
         if int(status) >= 400
     }

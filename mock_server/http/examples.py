@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from openapi import CONTRACT_SPEC
+from openapi import CONTRACT_SPEC, follow_ref
 
 OPERATION_PATH = "/v1/accounts/{accountGroupId}/messages/responses"
 
@@ -39,19 +39,10 @@ class DocumentedExamples:
         return ", ".join(example.name for example in chosen)
 
 
-def _resolve(document: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _examples_of(document: dict[str, Any], status: int, media: dict[str, Any]) -> tuple[Example, ...]:
     if "examples" in media:
         return tuple(
-            Example(status, name, _resolve(document, entry)["value"]) for name, entry in media["examples"].items()
+            Example(status, name, follow_ref(document, entry)["value"]) for name, entry in media["examples"].items()
         )
     body = media["example"]
     error = body.get("error") if isinstance(body, dict) else None
@@ -65,7 +56,7 @@ def documented_examples(spec_path: Path = CONTRACT_SPEC) -> DocumentedExamples:
     by_status: dict[int, tuple[Example, ...]] = {}
     by_name: dict[str, Example] = {}
     for status, response in responses.items():
-        media = _resolve(document, response)["content"]["application/json"]
+        media = follow_ref(document, response)["content"]["application/json"]
         by_status[int(status)] = _examples_of(document, int(status), media)
         for example in by_status[int(status)]:
             if example.name in by_name:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
+from openapi import follow_ref
 from support.mock_fixtures import CONVERSATION, GROUP, INMAIL_PROSPECT, PROSPECT, RESPONSES_PATH
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "sonarly.yaml"
@@ -222,12 +223,7 @@ def _responses() -> dict[str, Any]:
 
 
 def _resolve(node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = _contract()
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
+    return follow_ref(_contract(), node)
 
 
 def documented_example(status: int, name: str | None = None) -> dict[str, Any]:
