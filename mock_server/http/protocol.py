@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -43,9 +44,46 @@ def connection_limits() -> MockConfig:
     return MockConfig.from_environment()
 
 
+class Deadline:
+    """A timeout that moves on every request and body chunk but rarely expires.
+
+    Moving it only sets a number; one timer handle follows it lazily (when it fires early, it waits again for
+    what is left). Why: arming and cancelling an asyncio timer for every request and body chunk cost several
+    microseconds a request (bench/), for timeouts of seconds that almost never expire.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_expiry: Callable[[], None]) -> None:
+        self.loop = loop
+        self.on_expiry = on_expiry
+        self.at: float | None = None
+        self._handle: asyncio.TimerHandle | None = None
+
+    def set(self, seconds: float) -> None:
+        self.at = self.loop.time() + seconds
+        if self._handle is None:
+            self._handle = self.loop.call_at(self.at, self._fire)
+
+    def clear(self) -> None:
+        self.at = None
+
+    def cancel(self) -> None:
+        self.at = None
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        if self.at is None:
+            return
+        if self.loop.time() < self.at:
+            self._handle = self.loop.call_at(self.at, self._fire)
+            return
+        self.at = None
+        self.on_expiry()
+
+
 class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
-    _header_timer: asyncio.TimerHandle | None = None
-    _body_timer: asyncio.TimerHandle | None = None
     _header_bytes = 0
     _headers_done = 0
     _reading_headers = True
@@ -60,6 +98,8 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     # Connection events
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._header_deadline = Deadline(self.loop, self._headers_late)
+        self._body_deadline = Deadline(self.loop, self._body_late)
         super().connection_made(transport)
         self._start_headers()
 
@@ -74,9 +114,13 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         if not self._reading_headers:
             super().data_received(data)
             return
-        if self._header_timer is None:
+        if self._header_deadline.at is None:
             self._arm_header_timer()
         room = connection_limits().max_header_bytes - self._header_bytes
+        if len(data) <= room:  # the common case: no copy of the data
+            self._header_bytes += len(data)
+            super().data_received(data)
+            return
         head, rest = data[:room], data[room:]
         self._header_bytes += len(head)
         headers_done = self._headers_done
@@ -97,8 +141,7 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._reading_headers = False
         self._headers_done += 1
-        self._cancel(self._header_timer)
-        self._header_timer = None
+        self._header_deadline.clear()
         super().on_headers_complete()
         self._arm_body_timer()
 
@@ -107,8 +150,7 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         self._arm_body_timer()
 
     def on_message_complete(self) -> None:
-        self._cancel(self._body_timer)
-        self._body_timer = None
+        self._body_deadline.clear()
         super().on_message_complete()
         self._reading_headers, self._header_bytes = True, 0
 
@@ -124,13 +166,11 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     def _arm_header_timer(self) -> None:
         """From the connection's opening, or from the first byte after a request (the idle time between
         requests is uvicorn's keep-alive timeout): the whole request line and headers must arrive in time."""
-        self._cancel(self._header_timer)
-        self._header_timer = self.loop.call_later(connection_limits().header_timeout_seconds, self._headers_late)
+        self._header_deadline.set(connection_limits().header_timeout_seconds)
 
     def _headers_late(self) -> None:
         """A connection that opened (or began a request) and did not finish its headers in time is closed:
         silently if it sent nothing (browsers open spare connections), with a 400 envelope otherwise."""
-        self._header_timer = None
         if self.transport.is_closing() or not self._reading_headers:
             return
         if self._header_bytes == 0:
@@ -140,14 +180,12 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(f"headers not received within {_seconds(connection_limits().header_timeout_seconds)}")
 
     def _arm_body_timer(self) -> None:
-        self._cancel(self._body_timer)
-        self._body_timer = self.loop.call_later(connection_limits().body_timeout_seconds, self._body_late)
+        self._body_deadline.set(connection_limits().body_timeout_seconds)
 
     def _body_late(self) -> None:
         """No body byte for the whole timeout: answer (if nothing was answered yet) and close. A pause caused
         by the mock itself (reading paused while the app is busy, a `100 Continue` not sent yet) is not the
         client's, so it waits again."""
-        self._body_timer = None
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -164,14 +202,8 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
             cycle.message_event.set()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._header_timer, self._body_timer):
-            self._cancel(timer)
-        self._header_timer = self._body_timer = None
-
-    @staticmethod
-    def _cancel(timer: asyncio.TimerHandle | None) -> None:
-        if timer is not None:
-            timer.cancel()
+        self._header_deadline.cancel()
+        self._body_deadline.cancel()
 
     # Refusals
 

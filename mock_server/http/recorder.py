@@ -14,7 +14,6 @@ import binascii
 import json
 import logging
 import time
-from dataclasses import replace
 from typing import Final
 
 from starlette.datastructures import Headers
@@ -151,24 +150,25 @@ class Recording:
         headers = Headers(scope=self.scope)
         caller = caller_of(self.scope)
         session: str = self.scope[SESSION_KEY]
-        entry = journal.JournalEntry(
-            at=self.wall,
-            method=self.scope["method"],
-            path=self.scope["path"],
-            status=self.status,
-            trace_id=self.trace_id,
-            idempotency_key=headers.get("idempotency-key"),
-            api_key_name=None if caller is None else caller.name,
-            code=self.error_code(),
-            fault=self.fault(),
-            duration_ms=(time.perf_counter() - self.started) * 1000,
-            request_body=self.request.body(),
-            response_body=self.response.body(),
-        )
         with self.runtime.store.transaction() as conn:
-            if not sessions.exists(conn, session):
+            clock = sessions.clock_if_exists(conn, session)
+            if clock is None:
                 return
-            entry = replace(entry, mock_time=sessions.read_clock(conn, session).now(self.wall))
+            entry = journal.JournalEntry(
+                at=self.wall,
+                method=self.scope["method"],
+                path=self.scope["path"],
+                status=self.status,
+                trace_id=self.trace_id,
+                idempotency_key=headers.get("idempotency-key"),
+                api_key_name=None if caller is None else caller.name,
+                code=self.error_code(),
+                fault=self.fault(),
+                duration_ms=(time.perf_counter() - self.started) * 1000,
+                mock_time=clock.now(self.wall),
+                request_body=self.request.body(),
+                response_body=self.response.body(),
+            )
             journal.record(conn, session, entry, secrets=credentials(headers.get("authorization")))
 
 
