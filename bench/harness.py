@@ -129,10 +129,10 @@ atexit.register(_stop_all)
 signal.signal(signal.SIGTERM, _on_sigterm)
 
 
-def spawn(argv: Sequence[str], log: Path | None = None) -> subprocess.Popen[bytes]:
+def spawn(argv: Sequence[str], log: Path | None = None, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     """Start a command in its own process group, remembered so that exit always stops it."""
     out = log.open("wb") if log else subprocess.DEVNULL
-    process = subprocess.Popen(list(argv), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     _live.append(process)
     return process
 
@@ -191,11 +191,13 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_mock(name: str, extra: Sequence[str] = (), cores: str = SERVER_CORE, log: Path | None = None) -> Server:
-    """`python -m mock_server serve` with the rate limit off, pinned to `cores`."""
+def start_mock(
+    name: str, extra: Sequence[str] = (), cores: str = SERVER_CORE, log: Path | None = None, tree: Path = ROOT
+) -> Server:
+    """`python -m mock_server serve` with the rate limit off, pinned to `cores`, from the checkout `tree`."""
     port = free_port()
     argv = ["taskset", "-c", cores, sys.executable, "-m", "mock_server", "serve", "--port", str(port)]
-    process = spawn([*argv, "--rate-limit", "off", *extra], log)
+    process = spawn([*argv, "--rate-limit", "off", *extra], log, cwd=tree)
     wait_ready(process, port, "/healthz")
     return Server(name, port, process)
 

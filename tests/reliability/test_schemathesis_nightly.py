@@ -14,7 +14,7 @@ import pytest
 
 from support.mock_fixtures import API_KEY
 from support.mock_process import MockProcess
-from support.schemathesis_run import SEED, run_schemathesis
+from support.schemathesis_run import CONTROL_CONFIG, SEED, run_schemathesis
 
 pytestmark = pytest.mark.nightly
 TIMEOUT = 3600
@@ -45,7 +45,12 @@ def test_contract_fuzzing_500_cases_per_seed_finds_no_5xx_and_no_nonconformance(
 
 def test_control_api_fuzzing_with_1000_cases_finds_no_5xx_and_no_nonconformance(fuzzed: str) -> None:
     code, output, cases = run_schemathesis(
-        "mock-control.yaml", f"{fuzzed}/__mock", 400, "X-Mock-Session: schemathesis-control-nightly", timeout=TIMEOUT
+        "mock-control.yaml",
+        f"{fuzzed}/__mock",
+        400,
+        "X-Mock-Session: schemathesis-control-nightly",
+        timeout=TIMEOUT,
+        config=CONTROL_CONFIG,
     )
     assert code == 0, output[-6000:]
     assert cases >= 1000, f"only {cases} cases generated:\n{output[-2000:]}"
