@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.domain.fixtures import Fixtures, schedule_from_document
+from mock_server.domain.fixtures import ApiKey, Fixtures, schedule_from_document
 from mock_server.domain.scheduler import SendingSchedule
 from mock_server.domain.tokens import key_digest
 
@@ -41,20 +41,6 @@ class ProspectData:
     conversations: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class KeyData:
-    """An API key of the fixtures; `key` is the value itself, only ever compared with hmac.compare_digest."""
-
-    key: str
-    name: str
-    permissions: frozenset[str]
-    account_groups: frozenset[str]
-    revoked: bool
-
-    def __repr__(self) -> str:
-        return f"KeyData(name={self.name!r}, revoked={self.revoked})"
-
-
 class Dataset:
     """One parsed fixtures document, indexed for the lookups requests make."""
 
@@ -70,7 +56,7 @@ class Dataset:
                     prospect["connected"], prospect["inmailEligible"], tuple(prospect["conversations"])
                 )
         self.keys = {
-            key_digest(raw["key"]): KeyData(
+            key_digest(raw["key"]): ApiKey(
                 raw["key"], raw["name"], frozenset(raw["permissions"]), frozenset(raw["accountGroups"]), raw["revoked"]
             )
             for raw in document["apiKeys"]

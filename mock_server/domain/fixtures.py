@@ -46,7 +46,10 @@ class AccountGroup:
 
 @dataclass(frozen=True)
 class ApiKey:
-    key: str
+    """`key` is the value itself: only ever compared with hmac.compare_digest, and left out of `repr` so that no
+    traceback or debug print shows it."""
+
+    key: str = field(repr=False)
     name: str
     permissions: frozenset[str]
     account_groups: frozenset[str]
