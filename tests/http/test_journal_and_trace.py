@@ -236,6 +236,7 @@ def test_polling_with_since_the_largest_seq_seen_misses_nothing(api, control):
 def test_since_a_wall_time_lists_the_entries_at_or_after_it(api, control):
     for _ in range(3):
         post(api)
+        time.sleep(0.005)  # `since` is to the millisecond, and a POST can take less than one
     oldest_first = list(reversed(settled_journal(control, 3)))
     after = entries(control, since=oldest_first[1]["at"])
     assert [e["traceId"] for e in after] == [e["traceId"] for e in reversed(oldest_first[1:])]
