@@ -12,6 +12,7 @@ import math
 import socket
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +24,7 @@ from mock_server.domain.errors import InvalidFixtures
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.ratelimit import RateLimit
 from mock_server.domain.store import StateFileError, check_state_file
-from mock_server.http.cors import invalid_origin
+from mock_server.http.cors import LOOPBACK_HOSTS, invalid_origin
 from mock_server.http.protocol import EnvelopeHttpToolsProtocol
 from mock_server.logs import LEVELS, configure_logging
 
@@ -117,6 +118,14 @@ SERVE_OPTIONS: list[Callable[[F], F]] = [
         is_flag=True,
         default=DEFAULTS.allow_open_control,
         help="Serve on a non-loopback --host without --control-token (anyone who reaches it controls the mock).",
+    ),
+    option(
+        "--control-host",
+        "control_hosts",
+        env="CONTROL_HOST",
+        multiple=True,
+        help="On loopback without --control-token, the control API answers only to loopback Host names (a "
+        "guard against DNS rebinding); add a name it may be reached by (repeat).",
     ),
     option(
         "--max-sessions",
@@ -221,6 +230,8 @@ def serve(**options: Any) -> None:
     config = build_config(options)
     host, port, workers = options["host"], options["port"], options["workers"]
     check_exposure(host, port, config)
+    if config.control_token is None and is_loopback(host):
+        config = replace(config, control_hosts=(*LOOPBACK_HOSTS, *options["control_hosts"]))
     if config.state is not None:
         try:
             check_state_file(config.state)

@@ -35,6 +35,10 @@ class MockConfig:
     control_cors_origins: tuple[str, ...] = ()
     # Binding to a non-loopback address without --control-token is refused unless this is set.
     allow_open_control: bool = False
+    # The Host names the control API answers to; None: any. The CLI sets the loopback names (and --control-host)
+    # when it listens on loopback without a token, so a web page whose own domain resolves to 127.0.0.1 (DNS
+    # rebinding: same origin to the browser) still cannot read the keys.
+    control_hosts: tuple[str, ...] | None = None
     log_level: str = "info"
     log_format: str = "text"
     # Connection bounds: request line + headers, time to receive them, idle keep-alive, gaps inside a body.
@@ -50,7 +54,7 @@ class MockConfig:
     @classmethod
     def from_environment(cls) -> MockConfig:
         raw = json.loads(os.environ.get(ENVIRONMENT_VARIABLE, "{}"))
-        for name in ("cors_origins", "control_cors_origins"):
-            if name in raw:
+        for name in ("cors_origins", "control_cors_origins", "control_hosts"):
+            if raw.get(name) is not None:
                 raw[name] = tuple(raw[name])
         return cls(**raw)

@@ -9,6 +9,7 @@ same-origin and needs none of this.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 
@@ -60,6 +61,7 @@ class AudienceCors:
     def __init__(self, app: ASGIApp, config: MockConfig) -> None:
         self.app = app
         self.control_origins = config.control_cors_origins
+        self.control_hosts = config.control_hosts
         self.api = self._cors(app, config.cors_origins)
         self.control = self._cors(app, config.control_cors_origins)
 
@@ -79,6 +81,9 @@ class AudienceCors:
             await self.api(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if self.control_hosts is not None and not host_allowed(headers.get("host"), self.control_hosts):
+            await refuse(send, foreign_host(headers.get("host") or ""))
+            return
         origin = headers.get("origin")
         if origin is None or same_origin(origin, headers.get("host")):
             await self.app(scope, receive, send)
@@ -96,6 +101,38 @@ def foreign_origin(origin: str, verb: str) -> MockError:
         f"Origin: {shown(origin)} is not allowed on /__mock/ (same-origin by default); "
         f"start the mock with --control-cors-origin {shown(origin)} to allow it",
         message=f"Pages of other origins may not {verb} the control API.",
+    )
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def host_allowed(host: str | None, allowed: Iterable[str]) -> bool:
+    """Whether a `Host` header names one of `allowed` or a loopback address."""
+    if not host:
+        return False
+    name = host_name(host)
+    try:
+        return ipaddress.ip_address(name).is_loopback or name in allowed
+    except ValueError:
+        return name in allowed
+
+
+def host_name(host: str) -> str:
+    """A `Host` header without its port: `localhost:8080` -> `localhost`, `[::1]:8080` -> `::1`."""
+    if host.startswith("[") and "]" in host:
+        return host[1 : host.index("]")].lower()
+    if host.count(":") == 1:
+        return host.partition(":")[0].lower()
+    return host.lower()
+
+
+def foreign_host(host: str) -> MockError:
+    return MockError.named(
+        "forbidden",
+        f"Host: {shown(host)} is not a name this mock listens on; the control API answers to "
+        "localhost and loopback addresses (add a name with --control-host NAME, or set --control-token)",
+        message="The control API answers only to the names the mock listens on.",
     )
 
 

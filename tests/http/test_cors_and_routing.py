@@ -275,3 +275,27 @@ def test_the_control_document_declares_the_control_token(bare):
 def test_authorization_header_on_health_and_docs_is_ignored(bare):
     assert bare.get("/healthz", headers=bearer(API_KEY)).status_code == 200
     assert bare.get("/healthz", headers=bearer("sk_test_unknown")).status_code == 200
+
+
+def test_on_loopback_the_control_api_answers_only_to_loopback_host_names(bare, mock_url):
+    """DNS rebinding: a page at http://evil.example:PORT whose name resolves to 127.0.0.1 is same-origin to the
+    browser, so only the Host header tells it apart; it must not read the fixtures (every key value)."""
+    port = mock_url.rsplit(":", 1)[1]
+    refused = bare.get("/__mock/fixtures", headers={"Host": f"evil.example:{port}"})
+    error = assert_error(refused, 403, "FORBIDDEN")
+    assert "--control-host" in error["details"] and API_KEY not in refused.text
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+        assert_ok(bare.get("/__mock/fixtures", headers={"Host": host}))
+    api = bare.post(RESPONSES_PATH, headers={"Host": f"evil.example:{port}", **bearer(API_KEY)}, json={})
+    assert api.status_code == 400  # the API itself does not care which name it is reached by
+
+
+@pytest.mark.parametrize("extra", [("--control-host", "dash.local"), ("--control-token", "ctl-secret-9")])
+def test_a_named_host_or_a_control_token_lets_other_names_in(extra):
+    with MockProcess("--rate-limit", "off", *extra) as server:
+        port = server.base_url.rsplit(":", 1)[1]
+        headers = {"Host": f"dash.local:{port}", "Authorization": "Bearer ctl-secret-9"}
+        assert_ok(httpx.get(f"{server.base_url}/__mock/clock", headers=headers, timeout=10.0))
+        if extra[0] == "--control-host":
+            other = httpx.get(f"{server.base_url}/__mock/clock", headers={"Host": f"evil.example:{port}"})
+            assert_error(other, 403, "FORBIDDEN")
