@@ -101,9 +101,11 @@ class CatalogueError(MockError):
 
     template: ClassVar[str] = "validation"
 
-    def __init__(self, details: str | None = None, message: str | None = None) -> None:
+    def __init__(
+        self, details: str | None = None, message: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         template = CATALOGUE[self.template]
-        super().__init__(template.status, template.code, message or template.message, details)
+        super().__init__(template.status, template.code, message or template.message, details, headers)
 
 
 class Unauthenticated(CatalogueError):

@@ -19,7 +19,7 @@ from typing import Any
 from mock_server.domain import datasets
 from mock_server.domain.clock import ClockState, to_iso
 from mock_server.domain.datasets import Dataset
-from mock_server.domain.errors import CATALOGUE, MockError
+from mock_server.domain.errors import CatalogueError
 from mock_server.domain.fixtures import Fixtures
 from mock_server.domain.messages import opened_conversations
 from mock_server.domain.store import SESSION_TABLES
@@ -51,17 +51,16 @@ class SessionLimits:
         return cls(max_sessions, float(idle_seconds))
 
 
-class SessionLimitReached(MockError):
+class SessionLimitReached(CatalogueError):
     """Creating one more session would pass `max_sessions`: 429, like any other limit of the mock."""
 
+    template = "rate_limited"
+
     def __init__(self, limit: int, retry_after: int) -> None:
-        template = CATALOGUE["rate_limited"]
         super().__init__(
-            template.status,
-            template.code,
-            "The mock holds as many sessions as it may.",
             f"At most {limit} sessions at once (--max-sessions); delete one with DELETE /__mock/sessions/{{name}} "
             f"or retry after {retry_after} s, when the least recently used one expires.",
+            message="The mock holds as many sessions as it may.",
             headers={"Retry-After": str(retry_after)},
         )
 
@@ -208,8 +207,8 @@ def clock_if_exists(conn: sqlite3.Connection, name: str) -> ClockState | None:
 
 
 def read_clock(conn: sqlite3.Connection, name: str) -> ClockState:
-    row = conn.execute("SELECT clock_offset, clock_frozen_at FROM sessions WHERE name = ?", (name,)).fetchone()
-    return ClockState() if row is None else ClockState(offset=row[0], frozen_at=row[1])
+    """The session's clock; real time for a session that does not exist (yet)."""
+    return clock_if_exists(conn, name) or ClockState()
 
 
 def write_clock(conn: sqlite3.Connection, name: str, clock: ClockState) -> None:

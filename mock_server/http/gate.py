@@ -115,7 +115,8 @@ async def _send_example(send: Send, example: Example) -> None:
     """Answer with a documented example, as Prism does: nothing is processed or scheduled."""
     body: dict[str, Any] = copy.deepcopy(example.body)
     body["traceId"] = current_trace_id()
-    headers = {"Retry-After": "1"} if example.status in RETRY_AFTER_STATUSES else None
+    retry = str(faults.DEFAULT_RETRY_AFTER)
+    headers = {"Retry-After": retry} if example.status in RETRY_AFTER_STATUSES else None
     await send_json(send, example.status, body, headers)
 
 
