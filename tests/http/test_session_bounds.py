@@ -17,6 +17,7 @@ import pytest
 import yaml
 from helpers import assert_accepted, assert_error, assert_ok, bearer, post
 
+from mock_server.domain.clock import from_iso
 from support.mock_fixtures import API_KEY, OTHER_GROUP, READONLY_KEY
 from support.mock_process import MockProcess
 
@@ -103,16 +104,18 @@ def test_a_new_session_authenticates_against_the_base_fixtures(plain, admin):
 def test_sessions_are_listed_with_their_size_and_can_be_deleted(plain, admin):
     name = fresh("listed")
     headers = {"X-Mock-Session": name, **bearer(API_KEY)}
+    started = time.time()
     assert_accepted(post(plain, headers=headers, key="k-1"))
     assert_accepted(post(plain, headers=headers, key="k-2"))
-    before = time.time()
     entry = sessions_by_name(admin)[name]
+    ended = time.time()
     assert entry["size"]["messages"] == 2
     assert entry["size"]["idempotencyKeys"] == 2
     assert entry["size"]["faults"] == 0
     assert entry["size"]["ownFixtures"] is False
     assert entry["created"] <= entry["lastUsed"]
-    assert entry["lastUsed"][:4] == time.strftime("%Y", time.gmtime(before))
+    # Wall-clock times of this test's own requests (milliseconds shown), at any hour and across a new year
+    assert started - 0.001 <= from_iso(entry["created"]) <= from_iso(entry["lastUsed"]) <= ended + 0.001, entry
 
     dropped = assert_ok(admin.delete(f"/sessions/{name}"))
     assert dropped == {"session": name, "outcome": "deleted"}
