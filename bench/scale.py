@@ -25,7 +25,7 @@ import run
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.service import queue_response
 from mock_server.domain.sessions import DEFAULT_SESSION, install_base_fixtures
-from mock_server.domain.store import Store
+from mock_server.storage.sqlite import SqliteStore as Store
 
 FIXTURES = harness.BENCH / "fixtures.yaml"
 BODY = {"prospectId": "prs_ada_lovelace", "message": "Thanks for the context. I can send details this afternoon."}

@@ -23,10 +23,11 @@ from mock_server.config import MockConfig
 from mock_server.domain.errors import InvalidFixtures
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.ratelimit import RateLimit
-from mock_server.domain.store import StateFileError, check_state_file
 from mock_server.http.cors import LOOPBACK_HOSTS, invalid_origin
 from mock_server.http.protocol import EnvelopeHttpToolsProtocol
 from mock_server.logs import LEVELS, configure_logging
+from mock_server.storage import StateFileError, check_state, is_postgres_url
+from mock_server.storage.postgres import redacted
 
 CONFORMANCE_KEYS = (
     "base_url",
@@ -52,6 +53,18 @@ class Bounded(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+class StateLocation(click.ParamType):
+    """`--state`: a PostgreSQL URL as given, or the path of a SQLite file (not a directory)."""
+
+    name = "FILE|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        if is_postgres_url(text):
+            return text
+        return str(click.Path(dir_okay=False).convert(text, param, ctx))
 
 
 class StartupError(click.ClickException):
@@ -80,8 +93,23 @@ SERVE_OPTIONS: list[Callable[[F], F]] = [
     option(
         "--state",
         env="STATE",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="SQLite file kept across restarts (in memory without it).",
+        type=StateLocation(),
+        help="Where state lives across restarts: a SQLite FILE, or postgresql://USER:PASSWORD@HOST:PORT/DB for a "
+        "fleet of replicas sharing one database (in memory without it).",
+    ),
+    option(
+        "--db-pool-size",
+        env="DB_POOL_SIZE",
+        default=DEFAULTS.db_pool_size,
+        type=click.IntRange(1, 1000),
+        help="PostgreSQL: connections each process keeps at most.",
+    ),
+    option(
+        "--db-timeout",
+        env="DB_TIMEOUT",
+        default=DEFAULTS.db_timeout_seconds,
+        type=Bounded(0.1, 600),
+        help="PostgreSQL: seconds a request waits for a connection, a lock or a statement before a 503.",
     ),
     option("--data", env="DATA", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Fixture file."),
     option("--workers", env="WORKERS", default=1, type=click.IntRange(1, 64), help="Processes (needs --state)."),
@@ -234,7 +262,7 @@ def serve(**options: Any) -> None:
         config = replace(config, control_hosts=(*LOOPBACK_HOSTS, *options["control_hosts"]))
     if config.state is not None:
         try:
-            check_state_file(config.state)
+            check_state(config.state, timeout=config.db_timeout_seconds)
         except StateFileError as exc:
             raise StartupError(str(exc)) from None
     config.to_environment()
@@ -254,7 +282,7 @@ def serve(**options: Any) -> None:
 
 def build_config(options: dict[str, Any]) -> MockConfig:
     """The options as a `MockConfig`, after the checks that need more than one option or a file."""
-    state: Path | None = options["state"]
+    state: str | None = options["state"]
     data: Path | None = options["data"]
     try:
         RateLimit.parse(options["rate_limit"])
@@ -262,9 +290,9 @@ def build_config(options: dict[str, Any]) -> MockConfig:
     except (ValueError, InvalidFixtures) as exc:
         raise click.UsageError(str(getattr(exc, "details", None) or exc)) from exc
     if options["workers"] > 1 and state is None:
-        raise click.UsageError("--workers N needs --state FILE, so that the workers share one database")
+        raise click.UsageError("--workers N needs --state (a FILE or a PostgreSQL URL) to share")
     return MockConfig(
-        state=str(state) if state else None,
+        state=state or None,
         data=str(data) if data else None,
         rate_limit=options["rate_limit"],
         cors_origins=options["cors_origins"] or DEFAULTS.cors_origins,
@@ -281,6 +309,8 @@ def build_config(options: dict[str, Any]) -> MockConfig:
         header_timeout_seconds=options["header_timeout"],
         keep_alive_seconds=options["keep_alive"],
         body_timeout_seconds=options["body_timeout"],
+        db_pool_size=options["db_pool_size"],
+        db_timeout_seconds=options["db_timeout"],
     )
 
 
@@ -318,6 +348,13 @@ def is_loopback(host: str) -> bool:
     return bool(addresses) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses)
 
 
+def shown_state(state: str | None) -> str:
+    """The state's location for the banner: never the database password."""
+    if state is None:
+        return "in memory"
+    return f"PostgreSQL {redacted(state)}" if is_postgres_url(state) else state
+
+
 def url(host: str, port: int | str) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
@@ -328,7 +365,7 @@ def banner(host: str, port: int, workers: int, config: MockConfig) -> str:
     control = "token required" if config.control_token else "open"
     return (
         f"Sonarly mock: API {base}/v1/accounts/{{accountGroupId}}/messages/responses | docs {base}/ui/ | "
-        f"control API {base}/__mock/ ({control}; docs {base}/__mock/ui/) | state {config.state or 'in memory'} | "
+        f"control API {base}/__mock/ ({control}; docs {base}/__mock/ui/) | state {shown_state(config.state)} | "
         f"data {config.data or 'built-in demo'} | workers {workers}\n"
         f"Limits: headers {config.max_header_bytes} bytes within {config.header_timeout_seconds:g} s | "
         f"keep-alive {config.keep_alive_seconds:g} s | body pauses {config.body_timeout_seconds:g} s | "

@@ -46,6 +46,10 @@ class MockConfig:
     header_timeout_seconds: float = 10.0
     keep_alive_seconds: float = 5.0
     body_timeout_seconds: float = 30.0
+    # PostgreSQL (`--state postgresql://...`): connections each process keeps at most, and how long a request
+    # waits for a connection, a lock or a statement before it is a 503 (also the connect timeout).
+    db_pool_size: int = 10
+    db_timeout_seconds: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_environment(self) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import sqlite3
 from dataclasses import dataclass
 
 from mock_server.domain.errors import AccessDenied, Unauthenticated
 from mock_server.domain.sessions import dataset_of
 from mock_server.domain.tokens import key_digest
+from mock_server.storage.base import Tx
 
 REQUIRED_PERMISSION = "messages:write"
 
@@ -23,11 +23,11 @@ class Caller:
     account_groups: frozenset[str]
 
 
-def authenticate(conn: sqlite3.Connection, session: str, api_key: str) -> Caller:
+def authenticate(tx: Tx, session: str, api_key: str) -> Caller:
     """Find the key in the session's fixtures (the base fixtures for a session not created yet) by digest,
     then confirm it in constant time."""
     digest = key_digest(api_key)
-    row = dataset_of(conn, session).keys.get(digest)
+    row = dataset_of(tx, session).keys.get(digest)
     if row is None or not hmac.compare_digest(
         row.key.encode("utf-8", "surrogatepass"), api_key.encode("utf-8", "surrogatepass")
     ):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 from mock_server.domain.fixtures import ApiKey, Fixtures, schedule_from_document
 from mock_server.domain.scheduler import SendingSchedule
 from mock_server.domain.tokens import key_digest
+from mock_server.storage.base import Tx
 
 CACHED = 32
 """Parsed datasets kept per process; a miss re-reads and re-parses one document (milliseconds)."""
@@ -107,29 +107,26 @@ def document_of(fixtures: Fixtures) -> dict[str, Any]:
     return document
 
 
-def put(conn: sqlite3.Connection, fixtures: Fixtures) -> str:
+def put(tx: Tx, fixtures: Fixtures) -> str:
     """Store the fixtures' dataset unless a dataset of the same content exists; returns its id."""
     document = document_of(fixtures)
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     dataset_id = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-    conn.execute(
-        "INSERT INTO datasets (id, document) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-        (dataset_id, json.dumps(document, ensure_ascii=False)),
-    )
+    tx.put_dataset(dataset_id, json.dumps(document, ensure_ascii=False))
     return dataset_id
 
 
-def load(conn: sqlite3.Connection, dataset_id: str) -> Dataset:
+def load(tx: Tx, dataset_id: str) -> Dataset:
     """The parsed dataset, from this process's cache or the store."""
     with _lock:
         cached = _cache.get(dataset_id)
         if cached is not None:
             _cache.move_to_end(dataset_id)
             return cached
-    row = conn.execute("SELECT document FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
-    if row is None:
+    document = tx.dataset_document(dataset_id)
+    if document is None:
         raise LookupError(f"no dataset {dataset_id}")
-    dataset = Dataset(dataset_id, json.loads(row[0]))
+    dataset = Dataset(dataset_id, json.loads(document))
     with _lock:
         _cache[dataset_id] = dataset
         while len(_cache) > CACHED:
@@ -137,13 +134,9 @@ def load(conn: sqlite3.Connection, dataset_id: str) -> Dataset:
     return dataset
 
 
-def collect(conn: sqlite3.Connection, dataset_id: str) -> None:
+def collect(tx: Tx, dataset_id: str) -> None:
     """Delete the dataset if neither a session nor the startup configuration points at it."""
-    conn.execute(
-        "DELETE FROM datasets WHERE id = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE dataset = ?) "
-        "AND NOT EXISTS (SELECT 1 FROM startup WHERE base_dataset = ?)",
-        (dataset_id, dataset_id, dataset_id),
-    )
+    tx.collect_dataset(dataset_id)
 
 
 _cache: OrderedDict[str, Dataset] = OrderedDict()

@@ -9,7 +9,8 @@ Prism's error templates): an error is a catalogue entry, used by name, plus the 
     ├── ProspectNotConnected    409 PROSPECT_NOT_CONNECTED  the prospect's state
     ├── InmailNotEligible       409 INMAIL_NOT_ELIGIBLE     the prospect's state
     ├── IdempotencyConflict     409 IDEMPOTENCY_CONFLICT    same key, another body
-    └── NoSlotAvailable         500 INTERNAL_ERROR          unreachable with valid fixtures
+    ├── NoSlotAvailable         500 INTERNAL_ERROR          unreachable with valid fixtures
+    └── DatabaseUnavailable     503 SERVICE_UNAVAILABLE     the fleet's PostgreSQL is down or restarting
 
 The domain raises the subclasses; the HTTP layer raises `MockError.named(...)`. A test holds every code of
 the catalogue to the enums of the two OpenAPI documents, so the mock cannot emit a code the contract lacks.
@@ -145,3 +146,18 @@ class NoSlotAvailable(CatalogueError):
 def validation_error(details: str, message: str = VALIDATION_MESSAGE) -> MockError:
     """The 400 every request-shape problem gets; `details` names the field(s) in plain words."""
     return MockError.named("validation", details, message=message)
+
+
+class DatabaseUnavailable(CatalogueError):
+    """The store's database did not answer (down, restarting, out of connections): retry shortly. A retry with
+    the same Idempotency-Key replays the request if its transaction did commit, so nothing is scheduled twice."""
+
+    template = "unavailable"
+
+    def __init__(self, retry_after: float = 1.0) -> None:
+        seconds = max(1, round(retry_after))
+        super().__init__(
+            f"The mock's database did not answer. Retry after {seconds} s with the same Idempotency-Key: "
+            "a request that was kept is replayed, never scheduled twice.",
+            headers={"Retry-After": str(seconds)},
+        )

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server.domain.errors import validation_error
+from mock_server.storage.base import Tx
+from mock_server.storage.rows_journal import FaultRow
 
 MAX_PENDING = 256
 """Pending rules per session: far more than a test scenario needs, small enough to scan on every request."""
@@ -22,7 +23,6 @@ MAX_PENDING = 256
 CONNECTION_KINDS = ("drop", "reset", "truncate")
 RETRY_AFTER_STATUSES = (429, 503, 504)
 DEFAULT_RETRY_AFTER = 1
-_COLUMNS = "id, status, connection, retry_after, latency_ms, remaining, rate, seed, draws, hits, method, path_prefix"
 
 
 @dataclass(frozen=True)
@@ -71,59 +71,50 @@ class FaultRule:
         )
 
 
-def add(conn: sqlite3.Connection, session: str, rule: FaultRule) -> dict[str, Any]:
+def add(tx: Tx, session: str, rule: FaultRule) -> dict[str, Any]:
     """Store a rule and return its view; past `MAX_PENDING` pending rules the rule is refused."""
-    (pending_count,) = conn.execute("SELECT count(*) FROM faults WHERE session = ?", (session,)).fetchone()
-    if pending_count >= MAX_PENDING:
+    if tx.count_faults(session) >= MAX_PENDING:
         raise validation_error(
             f"faults: at most {MAX_PENDING} pending faults per session; delete one with "
             "DELETE /__mock/faults/{id} or all with DELETE /__mock/faults",
             message="Too many pending faults in this session.",
         )
     seed = rule.seed if rule.seed is not None else secrets.randbits(31)
-    cursor = conn.execute(
-        "INSERT INTO faults (session, status, connection, retry_after, latency_ms, remaining, rate, seed, draws, "
-        "hits, method, path_prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
-        (
-            session,
-            rule.status,
-            rule.connection,
-            rule.retry_after,
-            rule.latency_ms,
-            rule.count,
-            rule.rate,
-            seed,
-            rule.method,
-            rule.path_prefix,
-        ),
+    row = FaultRow(
+        0,
+        rule.status,
+        rule.connection,
+        rule.retry_after,
+        rule.latency_ms,
+        rule.count,
+        rule.rate,
+        seed,
+        0,
+        0,
+        rule.method,
+        rule.path_prefix,
     )
-    return _one(conn, session, int(cursor.lastrowid or 0)) or {}
+    fault_id = tx.insert_fault(session, row)
+    return _view(row._replace(id=fault_id))
 
 
-def any_pending(conn: sqlite3.Connection, session: str) -> bool:
-    return conn.execute("SELECT 1 FROM faults WHERE session = ? LIMIT 1", (session,)).fetchone() is not None
+def any_pending(tx: Tx, session: str) -> bool:
+    return tx.any_fault(session)
 
 
-def take(conn: sqlite3.Connection, session: str, method: str, path: str) -> Fault | None:
+def take(tx: Tx, session: str, method: str, path: str) -> Fault | None:
     """The first matching rule (oldest first) that hits this request, with one use consumed.
 
-    Call inside a write transaction: a rule with a rate records its draw even when it misses, so that
-    concurrent requests (and workers) never reuse a draw.
+    Call inside a write transaction of the session: a rule with a rate records its draw even when it misses,
+    so that concurrent requests (and workers, and replicas) never reuse a draw.
     """
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM faults WHERE session = ? AND (remaining IS NULL OR remaining > 0) "
-        "AND (method IS NULL OR method = ?) AND (path_prefix IS NULL OR substr(?, 1, length(path_prefix)) = "
-        "path_prefix) ORDER BY id",
-        (session, method.upper(), path),
-    ).fetchall()
-    for fid, status, connection, retry_after, latency_ms, _remaining, rate, seed, draws, *_ in rows:
-        if rate is not None:
-            conn.execute("UPDATE faults SET draws = draws + 1 WHERE id = ?", (fid,))
-            if _draw(seed, draws) >= rate:
+    for rule in tx.matching_faults(session, method.upper(), path):
+        if rule.rate is not None:
+            tx.count_draw(rule.id)
+            if _draw(rule.seed, rule.draws) >= rule.rate:
                 continue
-        conn.execute("UPDATE faults SET hits = hits + 1, remaining = remaining - 1 WHERE id = ?", (fid,))
-        conn.execute("DELETE FROM faults WHERE id = ? AND remaining <= 0", (fid,))
-        return Fault(fid, status, connection, retry_after, latency_ms)
+        tx.use_fault(rule.id)
+        return Fault(rule.id, rule.status, rule.connection, rule.retry_after, rule.latency_ms)
     return None
 
 
@@ -133,40 +124,34 @@ def _draw(seed: int, n: int) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def pending(conn: sqlite3.Connection, session: str) -> list[dict[str, Any]]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM faults WHERE session = ? ORDER BY id", (session,))
-    return [_view(row) for row in rows]
+def pending(tx: Tx, session: str) -> list[dict[str, Any]]:
+    return [_view(row) for row in tx.faults(session)]
 
 
-def remove(conn: sqlite3.Connection, session: str, fault_id: int) -> dict[str, Any] | None:
+def remove(tx: Tx, session: str, fault_id: int) -> dict[str, Any] | None:
     """Delete one rule; its last view, or None when the session has no such rule."""
-    view = _one(conn, session, fault_id)
-    if view is not None:
-        conn.execute("DELETE FROM faults WHERE session = ? AND id = ?", (session, fault_id))
-    return view
+    row = tx.fault(session, fault_id)
+    if row is None:
+        return None
+    tx.delete_fault(session, fault_id)
+    return _view(row)
 
 
-def clear(conn: sqlite3.Connection, session: str) -> None:
-    conn.execute("DELETE FROM faults WHERE session = ?", (session,))
+def clear(tx: Tx, session: str) -> None:
+    tx.clear_session(session, ["faults"])
 
 
-def _one(conn: sqlite3.Connection, session: str, fault_id: int) -> dict[str, Any] | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM faults WHERE session = ? AND id = ?", (session, fault_id)).fetchone()
-    return None if row is None else _view(row)
-
-
-def _view(row: tuple[Any, ...]) -> dict[str, Any]:
-    fid, status, connection, retry_after, latency_ms, remaining, rate, seed, _draws, hits, method, prefix = row
+def _view(row: FaultRow) -> dict[str, Any]:
     return {
-        "id": fid,
-        "status": status,
-        "connection": connection,
-        "retryAfter": retry_after,
-        "latencyMs": latency_ms,
-        "remaining": remaining,
-        "rate": rate,
-        "seed": seed,
-        "hits": hits,
-        "method": method,
-        "pathPrefix": prefix,
+        "id": row.id,
+        "status": row.status,
+        "connection": row.connection,
+        "retryAfter": row.retry_after,
+        "latencyMs": row.latency_ms,
+        "remaining": row.remaining,
+        "rate": row.rate,
+        "seed": row.seed,
+        "hits": row.hits,
+        "method": row.method,
+        "pathPrefix": row.path_prefix,
     }

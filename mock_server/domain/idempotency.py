@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server.domain.errors import IdempotencyConflict
+from mock_server.storage.base import Tx
+from mock_server.storage.rows_messages import BoundKey
 
 RETENTION_SECONDS = 24 * 3600
 DEFAULT_CHANNEL = "direct_message"
@@ -31,31 +32,23 @@ class Replay:
 
 
 class IdempotencyStore:
-    def __init__(self, conn: sqlite3.Connection, session: str, group_id: str) -> None:
-        self._conn = conn
+    def __init__(self, tx: Tx, session: str, group_id: str) -> None:
+        self._tx = tx
         self._session = session
         self._group_id = group_id
 
     def lookup(self, key: str, body_fingerprint: str, now: float) -> Replay | None:
         """The original 202 data for a same-body retry; a conflict for a different body; None if unbound."""
-        row = self._conn.execute(
-            "SELECT fingerprint, response, expires_at FROM idempotency_keys "
-            "WHERE session = ? AND group_id = ? AND key = ?",
-            (self._session, self._group_id, key),
-        ).fetchone()
-        if row is None or row[2] <= now:
+        bound = self._tx.bound_key(self._session, self._group_id, key)
+        if bound is None or bound.expires_at <= now:
             return None
-        if row[0] != body_fingerprint:
+        if bound.fingerprint != body_fingerprint:
             raise IdempotencyConflict(
                 "Idempotency-Key: already used with a different request body; use a new key for a new request"
             )
-        return Replay(json.loads(row[1]))
+        return Replay(json.loads(bound.response))
 
     def bind(self, key: str, body_fingerprint: str, data: dict[str, Any], now: float) -> None:
         """Only a 202 binds a key, for RETENTION_SECONDS of the mock clock."""
-        self._conn.execute(
-            "INSERT INTO idempotency_keys (session, group_id, key, fingerprint, response, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session, group_id, key) DO UPDATE SET "
-            "fingerprint = excluded.fingerprint, response = excluded.response, expires_at = excluded.expires_at",
-            (self._session, self._group_id, key, body_fingerprint, json.dumps(data), now + RETENTION_SECONDS),
-        )
+        bound = BoundKey(body_fingerprint, json.dumps(data), now + RETENTION_SECONDS)
+        self._tx.bind_key(self._session, self._group_id, key, bound)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from mock_server.domain.clock import from_iso, to_iso
 from mock_server.domain.redaction import bound, redact_keys
+from mock_server.storage.base import Tx
+from mock_server.storage.rows_journal import JournalRow
 
 KEEP_AUTHENTICATED: Final = 1000
 KEEP_UNAUTHENTICATED: Final = 200
@@ -29,23 +30,6 @@ MAX_KEY_CHARS: Final = 256
 MAX_BODY_CHARS: Final = 8192
 MAX_SEQ: Final = 2**63 - 1  # SQLite's largest integer: a larger `since` means "after everything"
 
-# The table is this module's; the store creates it with the rest of the schema.
-JOURNAL_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS journal (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, authenticated INTEGER NOT NULL,
-    ring_position INTEGER NOT NULL, at REAL NOT NULL, mock_time REAL, method TEXT NOT NULL, path TEXT NOT NULL,
-    status INTEGER, code TEXT, fault INTEGER, duration_ms REAL NOT NULL, trace_id TEXT NOT NULL,
-    idempotency_key TEXT, api_key TEXT, request_body TEXT, response_body TEXT);
-CREATE INDEX IF NOT EXISTS journal_by_ring ON journal (session, authenticated, seq);
-"""
-# One index serves both the per-ring trim of every write and the reads (a session holds at most
-# KEEP_AUTHENTICATED + KEEP_UNAUTHENTICATED rows, so sorting them by seq is cheap); a second index would
-# cost every request's write.
-
-_COLUMNS: Final = (
-    "seq, at, mock_time, method, path, status, code, fault, duration_ms, trace_id, idempotency_key, api_key, "
-    "request_body, response_body"
-)
 _STATUS_FILTER: Final = re.compile(r"([1-5])(?:([0-9]{2})|[xX]{2})")
 
 
@@ -139,45 +123,31 @@ def parse_since(text: str) -> tuple[int | None, float | None]:
         ) from None
 
 
-def record(conn: sqlite3.Connection, session: str, entry: JournalEntry, secrets: Iterable[str] = ()) -> None:
+def record(tx: Tx, session: str, entry: JournalEntry, secrets: Iterable[str] = ()) -> None:
     """Append the entry (bounded, `secrets` and key-shaped values masked); every TRIM_EVERY entries of its
     ring, trim the ring back to its newest KEEP. The position in the ring is counted per ring, so sessions
     interleaving their requests in any pattern still trim on time."""
     hidden, ring = tuple(secrets), int(entry.authenticated)
-    newest_in_ring = conn.execute(
-        "SELECT ring_position FROM journal WHERE session = ? AND authenticated = ? ORDER BY seq DESC LIMIT 1",
-        (session, ring),
-    ).fetchone()
-    position = 1 if newest_in_ring is None else newest_in_ring[0] + 1
-    conn.execute(
-        "INSERT INTO journal (session, authenticated, ring_position, at, mock_time, method, path, status, code, "
-        "fault, duration_ms, trace_id, idempotency_key, api_key, request_body, response_body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            session,
-            ring,
-            position,
-            entry.at,
-            entry.mock_time,
-            entry.method[:16],
-            bound(redact_keys(entry.path, hidden), MAX_PATH_CHARS),
-            entry.status,
-            None if entry.code is None else entry.code[:64],
-            entry.fault,
-            entry.duration_ms,
-            entry.trace_id,
-            None if entry.idempotency_key is None else bound(redact_keys(entry.idempotency_key, hidden), MAX_KEY_CHARS),
-            entry.api_key_name,
-            stored_body(entry.request_body, hidden),
-            stored_body(entry.response_body, hidden),
-        ),
+    position = tx.newest_ring_position(session, ring) + 1
+    key = entry.idempotency_key
+    row = JournalRow(
+        at=entry.at,
+        mock_time=entry.mock_time,
+        method=entry.method[:16],
+        path=bound(redact_keys(entry.path, hidden), MAX_PATH_CHARS),
+        status=entry.status,
+        code=None if entry.code is None else entry.code[:64],
+        fault=entry.fault,
+        duration_ms=entry.duration_ms,
+        trace_id=entry.trace_id,
+        idempotency_key=None if key is None else bound(redact_keys(key, hidden), MAX_KEY_CHARS),
+        api_key=entry.api_key_name,
+        request_body=stored_body(entry.request_body, hidden),
+        response_body=stored_body(entry.response_body, hidden),
     )
+    tx.insert_journal(session, ring, position, row)
     if position % TRIM_EVERY == 0:
-        conn.execute(
-            "DELETE FROM journal WHERE session = ? AND authenticated = ? AND seq <= (SELECT seq FROM journal "
-            "WHERE session = ? AND authenticated = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-            (session, ring, session, ring, KEEP_AUTHENTICATED if ring else KEEP_UNAUTHENTICATED),
-        )
+        tx.trim_ring(session, ring, KEEP_AUTHENTICATED if ring else KEEP_UNAUTHENTICATED)
 
 
 def stored_body(body: Body | None, secrets: tuple[str, ...] = ()) -> str | None:
@@ -190,46 +160,9 @@ def stored_body(body: Body | None, secrets: tuple[str, ...] = ()) -> str | None:
     return kept if cut <= 0 else f"{kept}…[truncated {cut} bytes]"
 
 
-def newest(
-    conn: sqlite3.Connection, session: str, limit: int, wanted: JournalFilter | None = None
-) -> list[dict[str, Any]]:
+def newest(tx: Tx, session: str, limit: int, wanted: JournalFilter | None = None) -> list[dict[str, Any]]:
     """Up to `limit` matching entries, newest first; with a starting point, the `limit` right after it."""
-    wanted = wanted or JournalFilter()
-    clauses, params = _where(session, wanted)
-    order = "ASC" if wanted.resumes else "DESC"
-    # Only fixed fragments are joined into the statement; every value is a parameter.
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM journal WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ?",
-        (*params, limit),
-    ).fetchall()
-    if wanted.resumes:
-        rows.reverse()
-    return [_shown(row) for row in rows]
-
-
-def _where(session: str, wanted: JournalFilter) -> tuple[list[str], list[Any]]:
-    clauses: list[str] = ["session = ?"]
-    params: list[Any] = [session]
-    if wanted.status is not None:
-        clauses.append("status BETWEEN ? AND ?")
-        params.extend(wanted.status)
-    if wanted.code is not None:
-        clauses.append("code = ?")
-        params.append(wanted.code)
-    if wanted.path_prefix is not None:
-        clauses.append("substr(path, 1, ?) = ?")
-        params.extend((len(wanted.path_prefix), wanted.path_prefix))
-    if wanted.idempotency_key is not None:
-        clauses.append("idempotency_key = ?")
-        params.append(wanted.idempotency_key)
-    if wanted.after_seq is not None:
-        clauses.append("seq > ?")
-        params.append(wanted.after_seq)
-    if wanted.since_at is not None:
-        # To the millisecond, as `at` is shown: the `at` of an entry, given back, includes that entry.
-        clauses.append("round(at * 1000) >= ?")
-        params.append(round(wanted.since_at * 1000))
-    return clauses, params
+    return [_shown(row) for row in tx.journal_entries(session, wanted or JournalFilter(), limit)]
 
 
 def _shown(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -6,18 +6,17 @@ transaction, so a retry or a concurrent duplicate either replays or conflicts, n
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server.domain.errors import InmailNotEligible, ProspectNotConnected, UnknownData
 from mock_server.domain.idempotency import DEFAULT_CHANNEL, IdempotencyStore, fingerprint
-from mock_server.domain.messages import MessageBook, NewMessage, opened_with
+from mock_server.domain.messages import MessageBook, NewMessage
 from mock_server.domain.retention import Retention, purge
 from mock_server.domain.retention import due as retention_due
 from mock_server.domain.scheduler import next_slot
 from mock_server.domain.sessions import dataset_of, open_session
-from mock_server.domain.store import Store
+from mock_server.storage.base import Store, Tx
 
 DEFAULT_RETENTION = Retention()
 
@@ -44,20 +43,20 @@ def queue_response(
     retention: Retention = DEFAULT_RETENTION,
 ) -> Outcome:
     """Schedule the response, or replay the one already scheduled under the same key and body."""
-    with store.transaction() as conn:
-        opened = open_session(conn, session)
+    with store.transaction(session) as tx:
+        opened = open_session(tx, session)
         now = opened.clock.now()
-        book = MessageBook(conn, session)
+        book = MessageBook(tx, session)
         book.send_due(now)
         if retention_due():
-            purge(conn, session, now, retention)
-        keys = IdempotencyStore(conn, session, group_id)
+            purge(tx, session, now, retention)
+        keys = IdempotencyStore(tx, session, group_id)
         body_fingerprint = fingerprint(body)
         if idempotency_key is not None:
             replay = keys.lookup(idempotency_key, body_fingerprint, now)
             if replay is not None:
                 return Outcome(replay.data, replayed=True)
-        new = _checked_message(conn, session, group_id, body, idempotency_key)
+        new = _checked_message(tx, session, group_id, body, idempotency_key)
         slot = next_slot(
             opened.dataset.groups[group_id].schedule,
             now,
@@ -71,13 +70,11 @@ def queue_response(
         return Outcome(data, replayed=False)
 
 
-def _checked_message(
-    conn: sqlite3.Connection, session: str, group_id: str, body: dict[str, Any], key: str | None
-) -> NewMessage:
+def _checked_message(tx: Tx, session: str, group_id: str, body: dict[str, Any], key: str | None) -> NewMessage:
     """Apply the rules that need stored data: 422 for unknown ids, then 409 for the prospect's state."""
     channel = body.get("channel", DEFAULT_CHANNEL)
     prospect_id = body["prospectId"]
-    prospect = _prospect(conn, session, group_id, prospect_id)
+    prospect = _prospect(tx, session, group_id, prospect_id)
     conversation_id = body.get("conversationId")
     if conversation_id is not None and conversation_id not in prospect.conversations:
         raise UnknownData(
@@ -96,10 +93,10 @@ def _checked_message(
     return NewMessage(prospect_id, channel, chosen, None, body["message"], key)
 
 
-def _prospect(conn: sqlite3.Connection, session: str, group_id: str, prospect_id: str) -> ProspectState:
+def _prospect(tx: Tx, session: str, group_id: str, prospect_id: str) -> ProspectState:
     """The prospect in the session's dataset, with the conversations the session's sent InMails opened."""
-    prospect = dataset_of(conn, session).prospects.get((group_id, prospect_id))
+    prospect = dataset_of(tx, session).prospects.get((group_id, prospect_id))
     if prospect is None:
         raise UnknownData(f"prospectId: no prospect {prospect_id} in account group {group_id}")
-    opened = opened_with(conn, session, group_id, prospect_id)
+    opened = tx.opened_with(session, group_id, prospect_id)
     return ProspectState(prospect.connected, prospect.inmail_eligible, prospect.conversations + opened)

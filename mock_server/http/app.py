@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from mock_server.config import MockConfig
+from mock_server.domain.errors import DatabaseUnavailable
 from mock_server.http.control_guard import ControlWrites
 from mock_server.http.cors import AudienceCors
 from mock_server.http.docs import ServedDocs
@@ -50,7 +51,7 @@ def _method_not_allowed(exc: werkzeug.exceptions.MethodNotAllowed) -> Any:
 def _routed_by_connexion() -> None:
     """A path Flask matches but connexion's router did not (werkzeug and Starlette differ on odd paths)
     would run a view outside connexion's context, a 500; it is no route of ours: 404."""
-    if flask.request.endpoint == "healthz":
+    if flask.request.endpoint in PROBES:
         return
     try:
         connexion_operation.operation_id  # noqa: B018 - raises outside connexion's context
@@ -58,8 +59,28 @@ def _routed_by_connexion() -> None:
         raise werkzeug.exceptions.NotFound() from None
 
 
-def _healthz() -> Response:
-    return respond(success({"status": "ok"}), 200)
+def _probes(runtime: Runtime) -> dict[str, Callable[[], Response]]:
+    """Liveness and readiness, for a load balancer in front of a fleet. /healthz answers 200 while the process
+    lives and says whether its database answers; /readyz is a 503 while it does not, so the balancer sends the
+    traffic to replicas that can serve it (and a restarted database brings them back by itself)."""
+
+    def database() -> dict[str, Any]:
+        store = runtime.store
+        return {"engine": store.engine, "location": store.location, "reachable": store.reachable()}
+
+    def healthz() -> Response:
+        return respond(success({"status": "ok", "database": database()}), 200)
+
+    def readyz() -> Response:
+        state = database()
+        if not state["reachable"]:
+            raise DatabaseUnavailable()
+        return respond(success({"status": "ready", "database": state}), 200)
+
+    return {"healthz": healthz, "readyz": readyz}
+
+
+PROBES = ("healthz", "readyz")
 
 
 @dataclass(frozen=True)
@@ -129,7 +150,8 @@ def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
     for exception, handler in ERROR_HANDLERS:
         app.add_error_handler(exception, handler)
     app.app.register_error_handler(werkzeug.exceptions.MethodNotAllowed, _method_not_allowed)
-    app.add_url_rule("/healthz", "healthz", _healthz)
+    for name, view in _probes(runtime).items():
+        app.add_url_rule(f"/{name}", name, view)
     app.app.before_request(_routed_by_connexion)
     return app
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,19 +30,20 @@ from mock_server.domain.sessions import (
 )
 from mock_server.http.envelope import respond, success
 from mock_server.http.runtime import runtime_of, session_transaction
+from mock_server.storage import Tx
 
 T = TypeVar("T")
 
 
-def _in_session(work: Callable[[sqlite3.Connection, str], T]) -> T:
+def _in_session(work: Callable[[Tx, str], T]) -> T:
     """Run `work` in one transaction of the caller's session (created if new), after sending whatever is due."""
-    with session_transaction(request.scope) as (conn, session):
-        MessageBook(conn, session).send_due(read_clock(conn, session).now())
-        return work(conn, session)
+    with session_transaction(request.scope) as (tx, session):
+        MessageBook(tx, session).send_due(read_clock(tx, session).now())
+        return work(tx, session)
 
 
-def _clock_view(conn: sqlite3.Connection, session: str, sent: int | None = None) -> dict[str, Any]:
-    clock = read_clock(conn, session)
+def _clock_view(tx: Tx, session: str, sent: int | None = None) -> dict[str, Any]:
+    clock = read_clock(tx, session)
     view: dict[str, Any] = {"now": to_iso(clock.now()), "frozen": clock.frozen}
     if sent is not None:
         view["sent"] = sent
@@ -51,8 +51,8 @@ def _clock_view(conn: sqlite3.Connection, session: str, sent: int | None = None)
 
 
 def reset() -> Response:
-    def work(conn: sqlite3.Connection, session: str) -> dict[str, Any]:
-        reset_session(conn, session)
+    def work(tx: Tx, session: str) -> dict[str, Any]:
+        reset_session(tx, session)
         return {"session": session}
 
     data = _in_session(work)
@@ -67,9 +67,9 @@ def get_fixtures() -> Response:
 def replace_fixtures(body: dict[str, Any]) -> Response:
     fixtures = parse_fixtures(body)
 
-    def work(conn: sqlite3.Connection, session: str) -> dict[str, Any]:
-        replace_session_fixtures(conn, session, fixtures)
-        return fixtures_document(conn, session)
+    def work(tx: Tx, session: str) -> dict[str, Any]:
+        replace_session_fixtures(tx, session, fixtures)
+        return fixtures_document(tx, session)
 
     return respond(success(_in_session(work)), 200)
 
@@ -79,8 +79,8 @@ def get_clock() -> Response:
 
 
 def set_clock(body: dict[str, Any]) -> Response:
-    def work(conn: sqlite3.Connection, session: str) -> dict[str, Any]:
-        clock = read_clock(conn, session)
+    def work(tx: Tx, session: str) -> dict[str, Any]:
+        clock = read_clock(tx, session)
         if body.get("frozen") is True:
             clock = clock.freeze()  # before setting, so a frozen clock shows exactly `now`
         if "now" in body:
@@ -90,28 +90,28 @@ def set_clock(body: dict[str, Any]) -> Response:
                 raise validation_error(f"now: {exc}") from None
         if body.get("frozen") is False:
             clock = clock.unfreeze()
-        write_clock(conn, session, clock)
-        return _clock_view(conn, session, MessageBook(conn, session).send_due(clock.now()))
+        write_clock(tx, session, clock)
+        return _clock_view(tx, session, MessageBook(tx, session).send_due(clock.now()))
 
     return respond(success(_in_session(work)), 200)
 
 
 def advance_clock(body: dict[str, Any]) -> Response:
-    def work(conn: sqlite3.Connection, session: str) -> dict[str, Any]:
-        clock = read_clock(conn, session).advance(float(body["seconds"]))
+    def work(tx: Tx, session: str) -> dict[str, Any]:
+        clock = read_clock(tx, session).advance(float(body["seconds"]))
         if clock.now() >= LATEST:
             raise validation_error("seconds: would move the clock past 9000-01-01")
-        write_clock(conn, session, clock)
-        return _clock_view(conn, session, MessageBook(conn, session).send_due(clock.now()))
+        write_clock(tx, session, clock)
+        return _clock_view(tx, session, MessageBook(tx, session).send_due(clock.now()))
 
     return respond(success(_in_session(work)), 200)
 
 
 def list_messages(accountGroupId: str, status: str | None = None, limit: int = 100) -> Response:
-    def work(conn: sqlite3.Connection, session: str) -> list[dict[str, Any]]:
-        if accountGroupId not in dataset_of(conn, session).groups:
+    def work(tx: Tx, session: str) -> list[dict[str, Any]]:
+        if accountGroupId not in dataset_of(tx, session).groups:
             raise MockError.named("not_found", message=f"No account group {accountGroupId} in session {session}.")
-        return MessageBook(conn, session).list(accountGroupId, status, limit)
+        return MessageBook(tx, session).list(accountGroupId, status, limit)
 
     return respond(success({"messages": _in_session(work)}), 200)
 
@@ -129,16 +129,16 @@ def get_journal(
         wanted = journal.JournalFilter.from_query(status, code, path, idempotencyKey, since)
     except ValueError as exc:
         raise validation_error(str(exc)) from None
-    entries = _in_session(lambda conn, session: journal.newest(conn, session, limit, wanted))
+    entries = _in_session(lambda tx, session: journal.newest(tx, session, limit, wanted))
     return respond(success({"entries": entries}), 200)
 
 
 def get_sessions() -> Response:
     """Every live session, oldest name first; sessions idle past the limit are expired first."""
     runtime = runtime_of(request.scope)
-    with runtime.store.transaction() as conn:
-        expired = expire_idle(conn, time.time(), batch=runtime.limits.max_sessions)
-        listed = list_sessions(conn)
+    with runtime.store.transaction() as tx:
+        expired = expire_idle(tx, time.time(), batch=runtime.limits.max_sessions)
+        listed = list_sessions(tx)
     for name in expired:
         runtime.forget(name)
     return respond(success({"sessions": listed, "maxSessions": runtime.limits.max_sessions}), 200)
@@ -147,8 +147,8 @@ def get_sessions() -> Response:
 def delete_session(name: str) -> Response:
     """Drop the session and all its rows; `default` always exists, so deleting it resets it."""
     runtime = runtime_of(request.scope)
-    with runtime.store.transaction() as conn:
-        dropped = drop_session(conn, name)
+    with runtime.store.transaction(name) as tx:
+        dropped = drop_session(tx, name)
     if not dropped:
         raise MockError.named(
             "not_found", "GET /__mock/sessions lists the sessions that exist.", message=f"No session {name}."

@@ -6,7 +6,6 @@ again, so that adding N faults costs O(N) and not O(N^2).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,15 +16,16 @@ from mock_server.domain import faults
 from mock_server.domain.errors import MockError
 from mock_server.http.envelope import respond, success
 from mock_server.http.runtime import session_of, session_transaction
+from mock_server.storage import Tx
 
 T = TypeVar("T")
 
 
-def _in_session(work: Callable[[sqlite3.Connection, str], T]) -> T:
+def _in_session(work: Callable[[Tx, str], T]) -> T:
     """Run `work` in one transaction of the caller's session, which the call admits (created if new, 429
     past --max-sessions, its last use recorded), like every control call."""
-    with session_transaction(request.scope) as (conn, session):
-        return work(conn, session)
+    with session_transaction(request.scope) as (tx, session):
+        return work(tx, session)
 
 
 def list_faults() -> Response:
@@ -34,13 +34,13 @@ def list_faults() -> Response:
 
 def add_fault(body: dict[str, Any]) -> Response:
     rule = faults.FaultRule.from_request(body)
-    added = _in_session(lambda conn, session: faults.add(conn, session, rule))
+    added = _in_session(lambda tx, session: faults.add(tx, session, rule))
     return respond(success({"faults": [added]}), 201)
 
 
 def delete_fault(faultId: str) -> Response:
     """`faultId` arrives as the digits the schema allows (validated by connexion before this runs)."""
-    removed = _in_session(lambda conn, session: faults.remove(conn, session, int(faultId)))
+    removed = _in_session(lambda tx, session: faults.remove(tx, session, int(faultId)))
     if removed is None:
         raise MockError.named(
             "not_found",

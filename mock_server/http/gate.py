@@ -53,11 +53,11 @@ class RequestGate:
 async def _apply_fault(scope: Scope, receive: Receive, send: Send) -> bool:
     """Wait and answer as the first fault that hits this request says; True when the request is over."""
     runtime, session = runtime_of(scope), session_of(scope)
-    with runtime.store.reading() as conn:
-        if not faults.any_pending(conn, session):
+    with runtime.store.reading() as tx:
+        if not faults.any_pending(tx, session):
             return False
-    with runtime.store.transaction() as conn:
-        fault = faults.take(conn, session, scope["method"], scope["path"])
+    with runtime.store.transaction(session) as tx:
+        fault = faults.take(tx, session, scope["method"], scope["path"])
     if fault is None:
         return False
     scope.setdefault("extensions", {})[FAULT_EXTENSION] = fault.id

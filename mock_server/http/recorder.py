@@ -20,6 +20,7 @@ from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.domain import journal, sessions
+from mock_server.domain.errors import DatabaseUnavailable
 from mock_server.http.gate import FAULT_EXTENSION
 from mock_server.http.routes import API_PREFIX, CONTROL_BASE_PATH
 from mock_server.http.runtime import SESSION_KEY, Runtime, caller_of
@@ -29,7 +30,7 @@ TRACE_HEADER: Final = b"x-trace-id"
 # Enough past the stored bound that a key cut at the boundary is still whole when it is masked.
 HEAD_BYTES: Final = journal.MAX_BODY_CHARS + 256
 # Polled by health checks and fetched by the docs page: there at debug level, not in the everyday log.
-QUIET_PATHS: Final = frozenset({"/healthz", "/ui", "/openapi.json", CONTROL_BASE_PATH + "/ui"})
+QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/ui", "/openapi.json", CONTROL_BASE_PATH + "/ui"})
 QUIET_PREFIXES: Final = ("/ui/", CONTROL_BASE_PATH + "/ui/", CONTROL_BASE_PATH + "/openapi.")
 
 
@@ -145,13 +146,24 @@ class Recording:
 
     def journal(self) -> None:
         """One entry, only into a session that exists: a request that named an unknown session and failed
-        authentication must leave nothing behind."""
+        authentication must leave nothing behind. A database that fails now costs the entry, never the answer
+        already decided (a 202 is committed: turning it into an error would invite a retry of a kept request)."""
         self.journaled = True
+        try:
+            self._write_entry()
+        except DatabaseUnavailable:
+            logging.getLogger(__name__).warning(
+                "journal entry of %s %s not written: the database did not answer",
+                self.scope["method"],
+                self.scope["path"],
+            )
+
+    def _write_entry(self) -> None:
         headers = Headers(scope=self.scope)
         caller = caller_of(self.scope)
         session: str = self.scope[SESSION_KEY]
-        with self.runtime.store.transaction() as conn:
-            clock = sessions.clock_if_exists(conn, session)
+        with self.runtime.store.transaction(session) as tx:
+            clock = sessions.clock_if_exists(tx, session)
             if clock is None:
                 return
             entry = journal.JournalEntry(
@@ -169,7 +181,7 @@ class Recording:
                 request_body=self.request.body(),
                 response_body=self.response.body(),
             )
-            journal.record(conn, session, entry, secrets=credentials(headers.get("authorization")))
+            journal.record(tx, session, entry, secrets=credentials(headers.get("authorization")))
 
 
 def with_trace_id(message: Message, trace_id: str) -> Message:

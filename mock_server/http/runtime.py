@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from mock_server.domain.sessions import (
     install_base_fixtures,
     touch,
 )
-from mock_server.domain.store import Store
+from mock_server.storage import Store, Tx, open_store
 
 CALLER = "sonarly.caller"
 RUNTIME_KEY = "sonarly.runtime"
@@ -53,11 +52,11 @@ class Runtime:
     @classmethod
     def start(cls, config: MockConfig) -> Runtime:
         """Open the store (StateFileError if the state file is unusable) and install the base fixtures."""
-        store = Store(Path(config.state) if config.state else None)
         fixtures = load_fixtures(Path(config.data) if config.data else None)
+        store = open_store(config.state, pool_size=config.db_pool_size, timeout=config.db_timeout_seconds)
         limits = SessionLimits.of(config.max_sessions, config.session_idle_seconds)
-        with store.transaction() as conn:
-            install_base_fixtures(conn, fixtures, limits)
+        with store.transaction() as tx:
+            install_base_fixtures(tx, fixtures, limits)
         limiter = RateLimiter(RateLimit.parse(config.rate_limit))
         return cls(config, store, limiter, Retention(sent_seconds=config.sent_retention_seconds), limits)
 
@@ -70,9 +69,9 @@ class Runtime:
         if last is not None and now - last < self._touch_every:
             return
         sweep = now >= self._next_sweep
-        with self.store.transaction() as conn:
-            expired = expire_idle(conn, time.time()) if sweep else []
-            expired += touch(conn, session, time.time())
+        with self.store.transaction(session) as tx:
+            expired = expire_idle(tx, time.time()) if sweep else []
+            expired += touch(tx, session, time.time())
         if sweep:
             self._next_sweep = now + min(SWEEP_EVERY, self._touch_every)
         for name in expired:
@@ -93,14 +92,14 @@ class Runtime:
 
 
 @contextmanager
-def session_transaction(scope: Mapping[str, Any]) -> Iterator[tuple[sqlite3.Connection, str]]:
+def session_transaction(scope: Mapping[str, Any]) -> Iterator[tuple[Tx, str]]:
     """One transaction in the caller's session, for a control call: the call admits the session first
     (created if new, 429 past the cap), and the session is created again if another worker dropped it since."""
     runtime, session = runtime_of(scope), session_of(scope)
     runtime.admit(session)
-    with runtime.store.transaction() as conn:
-        ensure_session(conn, session)
-        yield conn, session
+    with runtime.store.transaction(session) as tx:
+        ensure_session(tx, session)
+        yield tx, session
 
 
 def operation_id(scope: Mapping[str, Any]) -> str | None:

@@ -26,9 +26,9 @@ def check_api_key(token: str, request: ConnexionRequest) -> dict[str, Any]:
     """
     scope = request.scope
     runtime, session = runtime_of(scope), session_of(scope)
-    with runtime.store.reading() as conn:
+    with runtime.store.reading() as tx:
         try:
-            caller = authenticate(conn, session, token)
+            caller = authenticate(tx, session, token)
         except Unauthenticated as exc:
             raise OAuthProblem(detail=str(exc)) from None
     scope.setdefault("extensions", {})[CALLER] = caller

@@ -10,7 +10,7 @@ from mock_server.domain.clock import ClockState
 from mock_server.domain.messages import MessageBook
 from mock_server.domain.service import Outcome, queue_response
 from mock_server.domain.sessions import ensure_session, read_clock, write_clock
-from mock_server.domain.store import Store
+from mock_server.storage import Store
 
 NEW_YORK = ZoneInfo("America/New_York")
 SESSION = "s1"

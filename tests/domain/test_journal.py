@@ -177,7 +177,7 @@ def test_unauthenticated_noise_never_pushes_out_authenticated_entries(conn):
     session's real entries out. Now they cycle their own small ring, each bounded."""
     for n in range(journal.KEEP_AUTHENTICATED):
         journal.record(conn, "s1", entry(n, key=f"real-{n}"))
-    pages_before = conn.execute("PRAGMA page_count").fetchone()[0]
+    pages_before = pages(conn)
     noise = "x" * 2000
     for n in range(1500):
         journal.record(
@@ -192,10 +192,16 @@ def test_unauthenticated_noise_never_pushes_out_authenticated_entries(conn):
     per_noise_entry = journal.MAX_PATH_CHARS + 40 + len(noise) + 10
     noise_entries = journal.KEEP_UNAUTHENTICATED + journal.TRIM_EVERY
     assert table_bytes(conn) <= journal.KEEP_AUTHENTICATED * 100 + noise_entries * per_noise_entry
-    # Freed pages are reused: the noise costs about one ring's worth of pages, not 1,500 entries' worth.
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    grown = (conn.execute("PRAGMA page_count").fetchone()[0] - pages_before) * page_size
-    assert grown < 3 * 1024 * 1024, f"the journal grew by {grown} bytes"
+    if conn.engine == "sqlite":
+        # Freed pages are reused at once: the noise costs about one ring's worth of pages, not 1,500 entries'
+        # worth. (PostgreSQL reuses them after autovacuum, outside this one transaction: live bytes only.)
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        grown = (pages(conn) - pages_before) * page_size
+        assert grown < 3 * 1024 * 1024, f"the journal grew by {grown} bytes"
+
+
+def pages(conn) -> int:
+    return conn.execute("PRAGMA page_count").fetchone()[0] if conn.engine == "sqlite" else 0
 
 
 def filtered(conn, **query):

@@ -9,7 +9,8 @@ import pytest
 from mock_server.domain import sessions
 from mock_server.domain.fixtures import load_fixtures, parse_fixtures
 from mock_server.domain.sessions import SessionLimitReached, SessionLimits
-from mock_server.domain.store import SESSION_TABLES, Store
+from mock_server.storage import SESSION_TABLES
+from mock_server.storage.sqlite import SqliteStore as Store
 
 from .helpers import DM, GROUP, INMAIL, SESSION, advance, queue
 

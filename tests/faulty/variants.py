@@ -87,11 +87,8 @@ def conflict_replays(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     original = IdempotencyStore.lookup
 
     def lookup(self: IdempotencyStore, key: str, body_fingerprint: str, now: float) -> Replay | None:
-        row = self._conn.execute(
-            "SELECT fingerprint FROM idempotency_keys WHERE session = ? AND group_id = ? AND key = ?",
-            (self._session, self._group_id, key),
-        ).fetchone()
-        return original(self, key, row[0] if row else body_fingerprint, now)
+        bound = self._tx.bound_key(self._session, self._group_id, key)
+        return original(self, key, bound.fingerprint if bound else body_fingerprint, now)
 
     monkeypatch.setattr(IdempotencyStore, "lookup", lookup)
     return mock()

@@ -211,8 +211,12 @@ def test_odd_bytes_in_group_are_403_with_key(api, group):
     assert_error(post(api, path=group_path(group)), 403, "FORBIDDEN")
 
 
-def test_healthz(bare):
-    assert assert_ok(bare.get("/healthz")) == {"status": "ok"}
+def test_healthz_and_readyz_report_the_database(bare):
+    health = assert_ok(bare.get("/healthz"))
+    assert health["status"] == "ok"
+    assert health["database"]["engine"] in ("sqlite", "postgresql")
+    assert health["database"]["reachable"] is True
+    assert assert_ok(bare.get("/readyz"))["status"] == "ready"
 
 
 @pytest.mark.parametrize("path", ["/ui/", "/__mock/ui/"])

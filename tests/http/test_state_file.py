@@ -21,9 +21,11 @@ from helpers import assert_accepted, assert_ok, bearer, post
 
 from mock_server.config import MockConfig
 from mock_server.domain.idempotency import fingerprint
-from mock_server.domain.store import APPLICATION_ID, SCHEMA_VERSION, StateFileError, check_state_file
 from mock_server.domain.tokens import key_digest
 from mock_server.http.app import create_app
+from mock_server.storage import SCHEMA_VERSION, StateFileError
+from mock_server.storage import check_state as check_state_file
+from mock_server.storage.sqlite import APPLICATION_ID
 from support.mock_fixtures import API_KEY
 from support.mock_process import ROOT, MockProcess, free_port
 
@@ -275,3 +277,18 @@ def test_a_database_of_another_application_is_left_untouched(tmp_path: Path):
     with pytest.raises(StateFileError):
         check_state_file(state)
     assert state.read_bytes() == before, "not even switched to WAL mode"
+
+
+def test_serve_with_an_unreachable_database_prints_one_line_without_the_password():
+    """A fleet replica pointed at a database it cannot reach says so in one line and exits 2, the password
+    hidden, instead of starting workers that would answer 503 forever."""
+    url = "postgresql://mock:s3cret@127.0.0.1:9/mock"
+    command = ["serve", "--port", str(free_port()), "--state", url, "--db-timeout", "1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_server", *command], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "cannot use the database postgresql://mock:***@127.0.0.1:9/mock" in lines[0]
+    assert "s3cret" not in done.stderr

@@ -24,8 +24,8 @@ from mock_server.domain import access
 from mock_server.domain.access import Unauthenticated, authenticate
 from mock_server.domain.fixtures import load_fixtures
 from mock_server.domain.sessions import ensure_session, install_base_fixtures
-from mock_server.domain.store import Store
 from mock_server.http import guards
+from mock_server.storage.sqlite import SqliteStore as Store
 from support.mock_fixtures import API_KEY, GROUP, OTHER_GROUP, PROSPECT, RESPONSES_PATH
 from support.mock_process import ROOT, MockProcess
 

@@ -27,10 +27,17 @@ INMAIL_PROSPECT = "prs_grace_hopper"
 RESPONSES_PATH = f"/v1/accounts/{GROUP}/messages/responses"
 
 
-@pytest.fixture(scope="session")
-def mock_url() -> Iterator[str]:
-    """The shared mock, without rate limiting (a test that needs 429 starts its own)."""
-    with MockProcess("--rate-limit", "off") as server:
+ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def mock_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The shared mock, without rate limiting (a test that needs 429 starts its own), once on each engine:
+    every HTTP test runs against SQLite in memory and against a fresh PostgreSQL database."""
+    state = []
+    if request.param == "postgresql":
+        state = ["--state", request.getfixturevalue("postgres_cluster").new_database()]
+    with MockProcess("--rate-limit", "off", *state) as server:
         yield server.base_url
 
 

@@ -1,4 +1,4 @@
-"""The one SQLite database behind every session: schema, schema version, connection and transactions.
+"""The embedded engine: one SQLite database behind every session, in memory or in a `--state` file.
 
 Every read-modify-write runs inside `Store.transaction()`, which takes SQLite's write lock up front
 (`BEGIN IMMEDIATE`). That makes idempotency and slot assignment atomic across threads and across
@@ -6,7 +6,7 @@ several worker processes sharing one state file, by construction rather than by 
 
 A state file says what it is in its header: `PRAGMA application_id` marks it as this mock's and
 `PRAGMA user_version` is its schema version. Opening a file brings it to `SCHEMA_VERSION` through the
-migrations of `mock_server.domain.migrations`, or refuses it with `StateFileError`: one line saying what is
+migrations of `mock_server.storage.sqlite_migrations`, or refuses it with `StateFileError`: one line saying what is
 wrong and what to do, which the CLI prints before any worker starts.
 """
 
@@ -22,10 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from mock_server.domain.journal import JOURNAL_SCHEMA
+from mock_server.storage.base import SCHEMA_VERSION, StateFileError, Store, Tx
+from mock_server.storage.executor import Cursor, Params
 
-SCHEMA_VERSION = 2
-"""1: the unversioned layout of mock 0.x (fixtures copied into every session); 2: datasets."""
 APPLICATION_ID = 0x536F6E4D  # "SonM": PRAGMA application_id of every state file of this mock
 
 # Fixture data lives in immutable, content-addressed datasets (mock_server.domain.datasets); a session points
@@ -67,24 +66,33 @@ CREATE TABLE IF NOT EXISTS faults (
     retry_after INTEGER, latency_ms INTEGER NOT NULL, remaining INTEGER, rate REAL, seed INTEGER NOT NULL,
     draws INTEGER NOT NULL, hits INTEGER NOT NULL, method TEXT, path_prefix TEXT);
 CREATE INDEX IF NOT EXISTS faults_by_session ON faults (session, id);
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, authenticated INTEGER NOT NULL,
+    ring_position INTEGER NOT NULL, at REAL NOT NULL, mock_time REAL, method TEXT NOT NULL, path TEXT NOT NULL,
+    status INTEGER, code TEXT, fault INTEGER, duration_ms REAL NOT NULL, trace_id TEXT NOT NULL,
+    idempotency_key TEXT, api_key TEXT, request_body TEXT, response_body TEXT);
+CREATE INDEX IF NOT EXISTS journal_by_ring ON journal (session, authenticated, seq);
 """
+# One journal index serves both the per-ring trim of every write and the reads (a session holds at most
+# KEEP_AUTHENTICATED + KEEP_UNAUTHENTICATED rows, so sorting them by seq is cheap); a second index would
+# cost every request's write.
 
-SCHEMA = CORE_SCHEMA + JOURNAL_SCHEMA
-
-SESSION_TABLES = (
-    "group_slots",
-    "opened_conversations",
-    "day_counts",
-    "messages",
-    "idempotency_keys",
-    "journal",
-    "faults",
-)
-"""Every table with a `session` column: dropping a session deletes its rows from each."""
+SCHEMA = CORE_SCHEMA
 
 
-class StateFileError(Exception):
-    """The `--state` file cannot be used; the message is one line that says why and what to do."""
+class SqliteTx(Tx):
+    """The named operations on one sqlite3 connection; the statements run as written."""
+
+    engine = "sqlite"
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return self.connection.execute(sql, params)
+
+
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SqliteStore", "SqliteTx", "StateFileError"]
 
 
 def statements(script: str) -> Iterator[str]:
@@ -108,19 +116,14 @@ def create_schema(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def check_state_file(path: str | Path) -> None:
-    """Open the state file as `serve` will (creating or migrating it), then close it; StateFileError if unusable.
-
-    The CLI calls this before uvicorn starts, so a bad file is one line and exit 2, not a worker crash loop.
-    """
-    Store(Path(path)).close()
-
-
-class Store:
+class SqliteStore(Store):
     """One connection per process, serialised by a lock; SQLite's own lock serialises processes."""
+
+    engine = "sqlite"
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
+        self.location = ":memory:" if path is None else str(path)
         self._lock = threading.RLock()
         self._lock_file: IO[bytes] | None = None
         if path is None:
@@ -131,14 +134,14 @@ class Store:
                 check_same_thread=False,
             )
             self._connection.execute("PRAGMA busy_timeout=30000")
-            with self.transaction() as conn:
-                create_schema(conn)
+            with self.transaction() as tx:
+                create_schema(tx.connection)
             return
         self._connection = _open_file(path)
         try:
             self._lock_file = open(f"{path}.lock", "a+b")  # held for the store's lifetime
-            with self.transaction() as conn:
-                _bring_to_current_version(conn, path)
+            with self.transaction() as tx:
+                _bring_to_current_version(tx.connection, path)
             # Only once the file is known to be ours: WAL mode is stored in the file itself.
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=NORMAL")
@@ -150,13 +153,14 @@ class Store:
             raise StateFileError(_unusable(path, exc)) from None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
+    def transaction(self, session: str | None = None) -> Iterator[SqliteTx]:
+        """A write transaction: committed when the block ends, rolled back if it raises. SQLite has one write
+        lock for the whole database, so `session` changes nothing: every writer waits for the one before."""
         with self._lock, self._between_processes():
             connection = self._connection
             connection.execute("BEGIN IMMEDIATE")
             try:
-                yield connection
+                yield SqliteTx(connection)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -179,10 +183,10 @@ class Store:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[SqliteTx]:
         """Autocommit use of the connection: each statement is its own atomic read or write."""
         with self._lock:
-            yield self._connection
+            yield SqliteTx(self._connection)
 
     def close(self) -> None:
         with self._lock:
@@ -218,7 +222,7 @@ def _unusable(path: Path, exc: BaseException) -> str:
 
 def _bring_to_current_version(conn: sqlite3.Connection, path: Path) -> None:
     """Create the schema in an empty file, migrate an older one, refuse anything else (in one transaction)."""
-    from mock_server.domain.migrations import MIGRATIONS, layout_version
+    from mock_server.storage.sqlite_migrations import MIGRATIONS, layout_version
 
     version = layout_version(conn, path)
     if version == 0:

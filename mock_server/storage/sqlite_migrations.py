@@ -1,8 +1,8 @@
-"""Which layout a state file has, and the steps that bring an older one to the current schema.
+"""Which layout a SQLite state file has, and the steps that bring an older one to the current schema.
 
-`MIGRATIONS[n]` turns a version-n file into a version-(n+1) file inside the store's opening transaction,
-so a failed migration leaves the file as it was. To change the schema: bump `store.SCHEMA_VERSION`, change
-the DDL, and register the step from the previous version here, with a test that opens a file of that version.
+`MIGRATIONS[n]` turns a version-n file into a version-(n+1) file inside the store's opening transaction, so a
+failed migration leaves the file as it was. To change the schema: bump `storage.base.SCHEMA_VERSION`, change the
+DDL of both engines, and register the step here and in `postgres_schema`, with a test that opens each old layout.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from mock_server.domain import datasets
 from mock_server.domain.errors import InvalidFixtures
 from mock_server.domain.fixtures import parse_fixtures
-from mock_server.domain.store import APPLICATION_ID, StateFileError, create_schema
+from mock_server.storage.sqlite import APPLICATION_ID, SqliteTx, StateFileError, create_schema
 
 LEGACY_TABLES = frozenset({"base_fixtures", "sessions", "account_groups", "prospects", "conversations", "api_keys"})
 """The tables of a version-1 file (mock 0.x), which carried no version stamp."""
@@ -85,7 +85,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: v1_to_v2}
 
 def _stored(conn: sqlite3.Connection, document: dict[str, Any]) -> str:
     try:
-        return datasets.put(conn, parse_fixtures(document))
+        return datasets.put(SqliteTx(conn), parse_fixtures(document))
     except InvalidFixtures as exc:
         problems = "; ".join(str(exc.details).splitlines())
         raise StateFileError(f"a session's fixtures in the state file are not valid: {problems}") from None

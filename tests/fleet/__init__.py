@@ -1,0 +1,1 @@
+"""Fleet tests (issue 9): three `sonarly-mock serve` replicas on one PostgreSQL database."""
