@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.domain.errors import DatabaseUnavailable
 from mock_server.storage.base import SCHEMA_VERSION, StateFileError, Store, Tx
@@ -43,6 +43,9 @@ DEFAULT_SCHEMA = "sonarly_mock"
 COOL_DOWN = 1.0
 """Seconds the store answers 503 at once after losing the database, before trying it again."""
 URL_SCHEMES = ("postgresql://", "postgres://")
+BUSY = (errors.QueryCanceled, errors.LockNotAvailable, errors.TransactionRollback)
+"""Errors of a database that answers but is busy (a statement or lock wait past --db-timeout, a deadlock
+broken): a 503 for this request only, no cool-down for the others."""
 
 # The pool logs every failed reconnection attempt with the server's multi-line message; while the database is
 # down the request log already shows each 503, so only its errors are worth a line.
@@ -120,6 +123,7 @@ class PostgresStore(Store):
         self.schema = schema
         self._timeout = timeout
         self._down_until = 0.0
+        self._failing = False
         self._checking = threading.Lock()
         try:
             conninfo = make_conninfo(url, connect_timeout=max(1, round(timeout)), application_name="sonarly-mock")
@@ -172,18 +176,29 @@ class PostgresStore(Store):
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection; any failure of the database inside the block is DatabaseUnavailable."""
+        """A pooled connection; any failure of the database inside the block is DatabaseUnavailable.
+
+        While the database is being lost or coming back, a request waits at most COOL_DOWN for a connection
+        (not the whole --db-timeout), so a replica keeps answering 503s at once rather than stalling."""
         if time.monotonic() < self._down_until:
             raise DatabaseUnavailable(retry_after=COOL_DOWN)
         try:
-            with self._pool.connection() as connection:
+            with self._pool.connection(timeout=COOL_DOWN if self._failing else self._timeout) as connection:
                 yield connection
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            self._lost(exc)
+            self._failing = False
+        except PoolTimeout:
+            if self._failing:
+                self._lost()
+            raise DatabaseUnavailable(retry_after=COOL_DOWN) from None  # else only busy: no cool-down
+        except BUSY:
+            raise DatabaseUnavailable(retry_after=COOL_DOWN) from None
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            self._lost()
             raise DatabaseUnavailable(retry_after=COOL_DOWN) from None
 
-    def _lost(self, exc: BaseException) -> None:
+    def _lost(self) -> None:
         """Answer 503 at once for COOL_DOWN, and have the pool replace its broken idle connections."""
+        self._failing = True
         self._down_until = time.monotonic() + COOL_DOWN
         if self._checking.acquire(blocking=False):
             threading.Thread(target=self._check_pool, daemon=True, name="sonarly-pool-check").start()

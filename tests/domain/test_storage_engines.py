@@ -175,3 +175,31 @@ def test_text_postgresql_cannot_hold_is_kept_readable(pg_store):
     assert [m["message"] for m in listed(pg_store)] == ["before\ufffdafter"]
     assert queue(pg_store, {**DM, "message": "before\x00after"}, "nul-key").replayed
     assert [m["idempotencyKey"] for m in listed(pg_store, GROUP)] == ["nul-key"]
+
+
+def test_a_lock_wait_past_the_timeout_is_a_503_for_that_request_only(pg_url, schema):
+    """A session busy for longer than --db-timeout answers its next request 503; the database is not down,
+    so the other sessions go on at once (no cool-down)."""
+    store = PostgresStore(pg_url, schema=schema, pool_size=4, timeout=0.5)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_a() -> None:
+        with store.transaction("a"):
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_a)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(DatabaseUnavailable), store.transaction("a"):
+            pass
+        started = time.monotonic()
+        with store.transaction("b") as tx:
+            tx.session_exists("b")
+        assert time.monotonic() - started < 0.3, "a busy session put the whole store in its cool-down"
+    finally:
+        release.set()
+        holder.join()
+        store.drop_schema()
+        store.close()
