@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,3 +189,29 @@ def list_messages(base_url: str, session: str, group: str, token: str | None = N
     )
     assert response.status_code == 200, response.text
     return response.json()["data"]["messages"]
+
+
+LIST_LIMIT = 1000
+"""One page of the control API's message list: a test's session stays below it, or the check would be partial."""
+
+Acked = dict[str, tuple[dict[str, str], dict[str, Any]]]
+"""Idempotency-Key -> (the body sent, the `data` of its 202)."""
+
+
+def assert_stored_once(base_url: str, session: str, group: str, acked: Acked, sent: Iterable[str]) -> dict[str, str]:
+    """After a crash or a restart: the group's list holds each acknowledged message once, under its key, with the
+    id its 202 gave, and nothing under a key nobody sent; returns key -> listed id."""
+    messages = list_messages(base_url, session, group)
+    assert len(messages) < LIST_LIMIT, "the session outgrew one page of the list; the check would be partial"
+    ids = Counter(message["id"] for message in messages)
+    assert not [i for i, n in ids.items() if n > 1], f"ids listed twice: {[i for i, n in ids.items() if n > 1]}"
+    keys = Counter(message["idempotencyKey"] for message in messages)
+    doubled = [key for key, n in keys.items() if n > 1]
+    assert not doubled, f"one Idempotency-Key scheduled several messages: {doubled[:10]}"
+    sent_keys = set(sent)
+    strangers = [key for key in keys if key not in sent_keys]
+    assert not strangers, f"messages under keys nobody sent: {strangers[:10]}"
+    listed = {message["idempotencyKey"]: message["id"] for message in messages}
+    lost = {key: data["id"] for key, (_, data) in acked.items() if listed.get(key) != data["id"]}
+    assert not lost, f"{len(lost)} acknowledged messages missing or changed: {list(lost.items())[:10]}"
+    return listed

@@ -9,7 +9,6 @@ restart either finds its message or schedules it once.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,9 @@ import pytest
 from support.mock_fixtures import API_KEY, GROUP, RESPONSES_PATH
 from support.mock_process import MockProcess
 
-from .helpers import TIMEOUT, api_headers, assert_accepted, dm_body, list_messages, new_session
+from .helpers import TIMEOUT, api_headers, assert_accepted, assert_stored_once, dm_body, new_session
 
 LOAD_THREADS = 8
-LIST_LIMIT = 1000  # one page of GET /__mock/accounts/{id}/messages: a session stays below it
 
 
 @dataclass
@@ -102,20 +100,7 @@ def _replay_all(base_url: str, session: str, keyed: dict[str, dict[str, str]]) -
 
 def assert_listed_once(base_url: str, load: Load) -> dict[str, str]:
     """The list holds each acknowledged id once, no id twice, no key twice; returns key -> listed id."""
-    messages = list_messages(base_url, load.session, GROUP)
-    assert len(messages) < LIST_LIMIT, "the session outgrew one page of the list; the check would be partial"
-    ids = Counter(m["id"] for m in messages)
-    assert not [i for i, n in ids.items() if n > 1], f"ids listed twice: {[i for i, n in ids.items() if n > 1]}"
-    keys = Counter(m["idempotencyKey"] for m in messages)
-    doubled = [k for k, n in keys.items() if n > 1]
-    assert not doubled, f"one Idempotency-Key scheduled several messages: {doubled[:10]}"
-    sent_keys = set(load.acked) | set(load.unanswered)
-    strangers = [k for k in keys if k not in sent_keys]
-    assert not strangers, f"messages under keys nobody sent: {strangers[:10]}"
-    listed = {m["idempotencyKey"]: m["id"] for m in messages}
-    lost = {key: data["id"] for key, (_, data) in load.acked.items() if listed.get(key) != data["id"]}
-    assert not lost, f"{len(lost)} acknowledged messages missing or changed after the restart: {list(lost)[:10]}"
-    return listed
+    return assert_stored_once(base_url, load.session, GROUP, load.acked, set(load.acked) | set(load.unanswered))
 
 
 def assert_recovered(base_url: str, load: Load) -> None:
