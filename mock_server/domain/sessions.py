@@ -77,10 +77,6 @@ def install_base_fixtures(tx: Tx, fixtures: Fixtures, limits: SessionLimits | No
         tx.insert_session(DEFAULT_SESSION, time.time())
 
 
-def exists(tx: Tx, name: str) -> bool:
-    return tx.session_exists(name)
-
-
 def dataset_of(tx: Tx, name: str) -> Dataset:
     """The session's dataset; for a session that does not exist (yet), the base dataset.
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from mock_server.domain import sessions
 from mock_server.domain.fixtures import load_fixtures, parse_fixtures
 from mock_server.domain.sessions import SessionLimitReached, SessionLimits
-from mock_server.storage import SESSION_TABLES
-from mock_server.storage.sqlite import SqliteStore as Store
+from mock_server.storage import SESSION_TABLES, Store
 
+from .conftest import ENGINES, new_store
 from .helpers import DM, GROUP, INMAIL, SESSION, advance, queue
 
 NOW = 1_800_000_000.0
@@ -75,17 +76,26 @@ def test_dropping_a_session_deletes_every_row_it_had(store):
         assert not sessions.drop_session(conn, SESSION)
         for table in SESSION_TABLES:
             assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE session = ?", (SESSION,)).fetchone()[0] == 0
-        assert not sessions.exists(conn, SESSION)
+        assert not conn.session_exists(SESSION)
 
 
-def capped_store(max_sessions: int, idle: float | None) -> Store:
-    store = Store()
-    with store.transaction() as conn:
-        sessions.install_base_fixtures(conn, load_fixtures(), SessionLimits.of(max_sessions, idle))
-    return store
+@pytest.fixture(params=ENGINES)
+def capped_store(request: pytest.FixtureRequest) -> Iterator[Callable[[int, float | None], Store]]:
+    """A factory of stores (of the engine the test runs on) with the demo fixtures and these session limits."""
+    made = [new_store(request)]
+
+    def make(max_sessions: int, idle: float | None) -> Store:
+        store = next(made[0])
+        with store.transaction() as conn:
+            sessions.install_base_fixtures(conn, load_fixtures(), SessionLimits.of(max_sessions, idle))
+        return store
+
+    yield make
+    for _ in made[0]:  # closes (and for PostgreSQL drops) the store
+        pass
 
 
-def test_past_the_cap_creating_a_session_is_refused_until_one_expires():
+def test_past_the_cap_creating_a_session_is_refused_until_one_expires(capped_store):
     store = capped_store(3, 100)
     with store.transaction() as conn:
         sessions.touch(conn, "one", NOW)
@@ -99,7 +109,7 @@ def test_past_the_cap_creating_a_session_is_refused_until_one_expires():
         assert {s["name"] for s in sessions.list_sessions(conn)} == {"default", "two", "three"}
 
 
-def test_idle_sessions_expire_but_default_never_does():
+def test_idle_sessions_expire_but_default_never_does(capped_store):
     store = capped_store(10, 5)
     with store.transaction() as conn:
         sessions.touch(conn, sessions.DEFAULT_SESSION, NOW)
@@ -107,11 +117,11 @@ def test_idle_sessions_expire_but_default_never_does():
         sessions.touch(conn, "used", NOW)
         sessions.touch(conn, "used", NOW + 4)
         assert sessions.expire_idle(conn, NOW + 6) == ["idle"]
-        assert sessions.exists(conn, sessions.DEFAULT_SESSION)
-        assert sessions.exists(conn, "used")
+        assert conn.session_exists(sessions.DEFAULT_SESSION)
+        assert conn.session_exists("used")
 
 
-def test_a_session_idle_past_the_limit_is_renewed_not_revived():
+def test_a_session_idle_past_the_limit_is_renewed_not_revived(capped_store):
     store = capped_store(10, 5)
     queue(store, DM, key="k", session="stale")
     with store.transaction() as conn:
@@ -128,4 +138,4 @@ def test_no_idle_limit_means_never_expire(idle):
 def test_an_unknown_session_reads_the_base_dataset_without_being_created(store):
     with store.reading() as conn:
         assert GROUP in sessions.dataset_of(conn, "not-yet").groups
-        assert not sessions.exists(conn, "not-yet")
+        assert not conn.session_exists("not-yet")
