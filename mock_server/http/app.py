@@ -29,6 +29,7 @@ from mock_server.config import MockConfig
 from mock_server.domain.errors import DatabaseUnavailable
 from mock_server.http.control_guard import ControlWrites
 from mock_server.http.cors import AudienceCors
+from mock_server.http.dashboard import Dashboard
 from mock_server.http.docs import ServedDocs
 from mock_server.http.envelope import respond, success
 from mock_server.http.errors import ERROR_HANDLERS
@@ -158,7 +159,7 @@ def build_connexion_app(runtime: Runtime) -> connexion.FlaskApp:
 
 def create_app(config: MockConfig | None = None) -> ASGIApp:
     """The whole mock as one ASGI app: CORS per audience outside, then guards (trace, session, control
-    token), then forged control writes refused, then the docs' `servers` and `/`, then connexion."""
+    token), then forged control writes refused, then the docs' `servers` and `/`, the dashboard, then connexion."""
     config = config or MockConfig()
     runtime = Runtime.start(config)
     app: ASGIApp = build_connexion_app(runtime)
@@ -168,12 +169,14 @@ def create_app(config: MockConfig | None = None) -> ASGIApp:
 
 
 # Around connexion, outermost first: CORS per audience (API or control), then trace ids, the session and the
-# hostile-input guards (Guards), then forged control writes refused, then the served docs' `servers` and `/`.
+# hostile-input guards (Guards), then forged control writes refused, then the served docs' `servers` and `/`, then
+# the dashboard's files.
 OUTER_LAYERS: tuple[Callable[[ASGIApp, Runtime], ASGIApp], ...] = (
     lambda app, runtime: AudienceCors(app, runtime.config),
     Guards,
     lambda app, runtime: ControlWrites(app, runtime.config),
     lambda app, _: ServedDocs(app),
+    lambda app, _: Dashboard(app),
 )
 
 

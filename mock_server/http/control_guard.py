@@ -25,7 +25,7 @@ from mock_server.config import MockConfig
 from mock_server.domain.errors import MockError
 from mock_server.http.cors import foreign_origin, is_control, origin_allowed, same_origin
 from mock_server.http.envelope import error_envelope, send_json
-from mock_server.http.routes import CONTROL_DOCS
+from mock_server.http.routes import is_public_page
 
 WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
@@ -57,7 +57,7 @@ class ControlWrites:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in WRITES:
             path = scope["path"]
-            if is_control(path) and not path.startswith(CONTROL_DOCS):
+            if is_control(path) and not is_public_page(path):
                 try:
                     check_control_write(Headers(scope=scope), self.allowed_origins)
                 except MockError as exc:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.domain.errors import CatalogueError, MockError
 from mock_server.http.envelope import begin_trace, error_envelope, send_json
 from mock_server.http.recorder import Recording
-from mock_server.http.routes import API_PREFIX, CONTROL_DOCS, CONTROL_PREFIX
+from mock_server.http.routes import API_PREFIX, CONTROL_PREFIX, is_public_page
 from mock_server.http.runtime import (
     RUNTIME_KEY,
     SESSION_HEADER,
@@ -70,9 +70,9 @@ class Guards:
         scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
         scope["path"] = opaque_path(scope)
         path = scope["path"]
-        if path.startswith(CONTROL_PREFIX) and not path.startswith(CONTROL_DOCS):
+        if path.startswith(CONTROL_PREFIX) and not is_public_page(path):
             _require_control_token(self.runtime.config.control_token, headers.get("authorization"))
-        if path.endswith("/") and path.startswith((API_PREFIX, CONTROL_PREFIX)) and not path.startswith(CONTROL_DOCS):
+        if path.endswith("/") and path.startswith((API_PREFIX, CONTROL_PREFIX)) and not is_public_page(path):
             raise MockError.named("not_found", "Remove the trailing slash.", message=f"No route for {path}.")
 
     def _bounded_receive(self, declared: str, receive: Receive) -> Receive:

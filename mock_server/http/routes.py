@@ -19,7 +19,15 @@ API_PREFIX = "/v1/"
 CONTROL_BASE_PATH = "/__mock"
 CONTROL_PREFIX = CONTROL_BASE_PATH + "/"
 CONTROL_DOCS = (CONTROL_BASE_PATH + "/ui", CONTROL_BASE_PATH + "/openapi.json")
+DASHBOARD_HOME = CONTROL_PREFIX
+DASHBOARD_ASSETS = CONTROL_BASE_PATH + "/dashboard/"
 DOCUMENTS = ((CONTRACT_SPEC, ""), (CONTROL_SPEC, CONTROL_BASE_PATH))
+
+
+def is_public_page(path: str) -> bool:
+    """The control API's docs and the dashboard's files: pages without data, served without the control token
+    (the calls they make for data need it)."""
+    return path == DASHBOARD_HOME or path.startswith((*CONTROL_DOCS, DASHBOARD_ASSETS))
 
 
 @cache
