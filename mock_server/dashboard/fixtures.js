@@ -1,6 +1,7 @@
 // The session's fixtures: account groups, prospects and API keys (values masked, with a copy button),
 // download as YAML (emitted here: the document is only maps, lists, strings, numbers and booleans), and
-// replacement by a JSON file through PUT /fixtures. YAML upload would need a parser the page does not ship.
+// replacement by a JSON file through PUT /fixtures (downloaded as JSON, edited, uploaded again). YAML upload would
+// need a parser the page does not ship.
 
 import { api, el, fail, say } from './api.js';
 
@@ -86,13 +87,15 @@ function block(item, indent) {
   return toYaml(item, indent);
 }
 
-function download() {
+// YAML to read (the shape of --data FILE), JSON to edit and upload again: the page has no YAML parser.
+function download(format) {
   if (!current) return;
-  const text = `# Fixtures of the mock session "${sessionLabel()}": the shape of --data FILE.\n${
-    toYaml(current).trimStart()}\n`;
+  const text = format === 'json'
+    ? `${JSON.stringify(current, null, 2)}\n`
+    : `# Fixtures of the mock session "${sessionLabel()}": the shape of --data FILE.\n${toYaml(current).trimStart()}\n`;
   const link = el('a', {
-    href: URL.createObjectURL(new Blob([text], { type: 'application/yaml' })),
-    download: `fixtures-${sessionLabel()}.yaml`,
+    href: URL.createObjectURL(new Blob([text], { type: format === 'json' ? 'application/json' : 'application/yaml' })),
+    download: `fixtures-${sessionLabel()}.${format}`,
   });
   document.body.append(link);
   link.click();
@@ -123,6 +126,7 @@ async function upload(onReplaced) {
 }
 
 export function setUpFixtures(onReplaced) {
-  document.getElementById('fixtures-download').addEventListener('click', download);
+  document.getElementById('fixtures-download').addEventListener('click', () => download('yaml'));
+  document.getElementById('fixtures-download-json').addEventListener('click', () => download('json'));
   document.getElementById('fixtures-upload').addEventListener('click', () => upload(onReplaced));
 }

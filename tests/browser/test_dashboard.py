@@ -6,6 +6,7 @@ The clock is frozen at a known instant inside ag_acme's sending window (Tuesday 
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import time
@@ -161,6 +162,22 @@ def test_the_fixtures_show_keys_masked_and_download_as_yaml_that_reads_back(tab,
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert download.value.suggested_filename == f"fixtures-{session_name}.yaml"
     assert yaml.safe_load(text) == control.get("/fixtures").json()["data"]
+    assert tab.errors == []
+
+
+def test_fixtures_downloaded_as_json_edited_and_uploaded_replace_them(tab, dashboard_mock, session_name, control):
+    page = tab.open(dashboard_mock, session_name)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download as JSON").click()
+    document = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert document == control.get("/fixtures").json()["data"]
+    document["accountGroups"][0]["name"] = "Renamed from the dashboard"
+    edited = Path(download.value.path()).with_name("edited.json")
+    edited.write_text(json.dumps(document), encoding="utf-8")
+    page.get_by_label("Replace with a JSON file").set_input_files(str(edited))
+    page.get_by_role("button", name="Upload fixtures").click()
+    expect(page.locator("#fixtures-body")).to_contain_text("Renamed from the dashboard")
+    assert control.get("/fixtures").json()["data"]["accountGroups"][0]["name"] == "Renamed from the dashboard"
     assert tab.errors == []
 
 
