@@ -40,7 +40,7 @@ import harness
 import pgcluster
 import psycopg
 import run
-from harness import Round, Server
+from harness import Round, Server, Summary
 
 ENGINES = ("sqlite-memory", "sqlite-file", "postgresql", "postgresql-async")
 SERVE_OPTIONS = ("--log-level", "warning")
@@ -83,11 +83,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # --- rounds ------------------------------------------------------------------------------------------
 
 
-def rotation(names: Sequence[str], index: int) -> list[str]:
-    """Forward on even rounds, backward on odd ones (ABBA for two, ABCCBA for three): drift hits all alike."""
-    return list(names) if index % 2 == 0 else list(reversed(names))
-
-
 DATABASE_CPU: dict[str, list[float]] = {}
 """PostgreSQL's share of each kept or warm-up round's CPU per request, by server name (for the split table)."""
 
@@ -125,7 +120,7 @@ def play(
     DATABASE_CPU.clear()  # the split table covers kept rounds only, as the totals do
     kept = []
     for index in range(args.rounds):
-        for name in rotation(names, index):
+        for name in run.alternate(names, index):
             kept.append(measure(name))
             print(f"round {index + 1}  " + kept[-1].line(), flush=True)
     return kept
@@ -190,14 +185,24 @@ def engines_part(args: argparse.Namespace, cluster: pgcluster.Cluster, scratch: 
             harness.stop(server.process)
 
 
-def engines_report(args: argparse.Namespace, rounds: Sequence[Round], info: dict[str, str]) -> str:
-    items = run.summaries(rounds)
-    base = next((s for s in items if s.server == "sqlite-memory"), items[0])
-    rows = [
+def named(items: Sequence[Summary], name: str) -> Summary:
+    """The summary of the server called `name` (the first one if it did not run)."""
+    return next((s for s in items if s.server == name), items[0])
+
+
+def ratio_rows(items: Sequence[Summary], base: Summary) -> list[tuple[str, str, str, str]]:
+    """Each server's throughput, p99 and CPU per request as ratios to `base`'s."""
+    return [
         (s.server, f"{s.rps / base.rps:.2f}x", f"{s.p99_ms / base.p99_ms:.2f}x",
          f"{s.cpu_ms_per_request / base.cpu_ms_per_request:.2f}x")
         for s in items
     ]  # fmt: skip
+
+
+def engines_report(args: argparse.Namespace, rounds: Sequence[Round], info: dict[str, str]) -> str:
+    items = run.summaries(rounds)
+    base = named(items, "sqlite-memory")
+    rows = ratio_rows(items, base)
     setup = (
         f"One replica per engine, all alive at once; the mock and PostgreSQL pinned to core {harness.SERVER_CORE}, "
         f"wrk on core {harness.WRK_CORE}: `wrk -t1 -c{args.connections} -d{args.duration}s`, stateful workload, "
@@ -290,12 +295,8 @@ def check_fleet(cluster: pgcluster.Cluster, name: str, rounds: Sequence[Round], 
 
 def fleet_report(args: argparse.Namespace, rounds: Sequence[Round], checks: Sequence[str]) -> str:
     items = run.summaries(rounds)
-    one = next((s for s in items if s.server == "fleet-1"), items[0])
-    rows = [
-        (s.server, f"{s.rps / one.rps:.2f}x", f"{s.p99_ms / one.p99_ms:.2f}x",
-         f"{s.cpu_ms_per_request / one.cpu_ms_per_request:.2f}x")
-        for s in items
-    ]  # fmt: skip
+    one = named(items, "fleet-1")
+    rows = ratio_rows(items, one)
     setup = (
         f"Fleets of {', '.join(map(str, args.replicas))} replicas, each size on its own database of one PostgreSQL, "
         f"all alive at once. Replicas and PostgreSQL may use cores {args.fleet_cores}, wrk runs on core "

@@ -23,9 +23,12 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import harness
 from harness import Round, Server, Summary
+
+T = TypeVar("T")
 
 WORKLOADS = ("stateful", "replay")
 DEMO_MIN_GAP = 60.0
@@ -56,9 +59,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def alternate(servers: Sequence[Server], round_index: int) -> list[Server]:
-    """ABBA order, so drift on a noisy machine hits both servers alike."""
-    return list(servers) if round_index % 2 == 0 else list(reversed(servers))
+def alternate(items: Sequence[T], round_index: int) -> list[T]:
+    """Forward on even rounds, backward on odd ones (ABBA for two, ABCCBA for three), so drift on a noisy machine
+    hits every server alike."""
+    return list(items) if round_index % 2 == 0 else list(reversed(items))
 
 
 def play(

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -109,22 +110,28 @@ def test_an_unreachable_database_is_one_line_at_start():
     assert "s3cret" not in message
 
 
-def test_two_sessions_never_wait_on_each_other(pg_store):
-    """A transaction holding session a's lock delays another of a, never one of b."""
-    holding, release = threading.Event(), threading.Event()
+@contextmanager
+def holding(store: PostgresStore, session: str) -> Iterator[None]:
+    """Another thread holds a transaction of `session` open (its lock taken) for the length of the block."""
+    held, release = threading.Event(), threading.Event()
 
-    def hold_a() -> None:
-        with pg_store.transaction("a"):
-            holding.set()
+    def hold() -> None:
+        with store.transaction(session):
+            held.set()
             release.wait(10)
 
-    holder = threading.Thread(target=hold_a)
+    holder = threading.Thread(target=hold)
     holder.start()
-    assert holding.wait(10)
-    started = time.monotonic()
-    with pg_store.transaction("b") as tx:
-        tx.session_exists("b")
-    assert time.monotonic() - started < 1.0, "session b waited for session a"
+    try:
+        assert held.wait(10), "the holder never got the lock"
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_two_sessions_never_wait_on_each_other(pg_store):
+    """A transaction holding session a's lock delays another of a, never one of b."""
     waited: list[float] = []
 
     def use_a() -> None:
@@ -132,11 +139,14 @@ def test_two_sessions_never_wait_on_each_other(pg_store):
         with pg_store.transaction("a"):
             waited.append(time.monotonic() - began)
 
-    other = threading.Thread(target=use_a)
-    other.start()
-    time.sleep(0.5)
-    release.set()
-    holder.join()
+    with holding(pg_store, "a"):
+        started = time.monotonic()
+        with pg_store.transaction("b") as tx:
+            tx.session_exists("b")
+        assert time.monotonic() - started < 1.0, "session b waited for session a"
+        other = threading.Thread(target=use_a)
+        other.start()
+        time.sleep(0.5)
     other.join()
     assert waited and waited[0] >= 0.4, "a second transaction of session a did not wait for the first"
 
@@ -181,25 +191,14 @@ def test_a_lock_wait_past_the_timeout_is_a_503_for_that_request_only(pg_url, sch
     """A session busy for longer than --db-timeout answers its next request 503; the database is not down,
     so the other sessions go on at once (no cool-down)."""
     store = PostgresStore(pg_url, schema=schema, pool_size=4, timeout=0.5)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_a() -> None:
-        with store.transaction("a"):
-            holding.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold_a)
-    holder.start()
     try:
-        assert holding.wait(10)
-        with pytest.raises(DatabaseUnavailable), store.transaction("a"):
-            pass
-        started = time.monotonic()
-        with store.transaction("b") as tx:
-            tx.session_exists("b")
-        assert time.monotonic() - started < 0.3, "a busy session put the whole store in its cool-down"
+        with holding(store, "a"):
+            with pytest.raises(DatabaseUnavailable), store.transaction("a"):
+                pass
+            started = time.monotonic()
+            with store.transaction("b") as tx:
+                tx.session_exists("b")
+            assert time.monotonic() - started < 0.3, "a busy session put the whole store in its cool-down"
     finally:
-        release.set()
-        holder.join()
         store.drop_schema()
         store.close()
