@@ -365,7 +365,8 @@ def banner(host: str, port: int, workers: int, config: MockConfig) -> str:
     control = "token required" if config.control_token else "open"
     return (
         f"Sonarly mock: API {base}/v1/accounts/{{accountGroupId}}/messages/responses | docs {base}/ui/ | "
-        f"control API {base}/__mock/ ({control}; docs {base}/__mock/ui/) | state {shown_state(config.state)} | "
+        f"dashboard {base}/__mock/ | control API {base}/__mock/ ({control}; docs {base}/__mock/ui/) | "
+        f"state {shown_state(config.state)} | "
         f"data {config.data or 'built-in demo'} | workers {workers}\n"
         f"Limits: headers {config.max_header_bytes} bytes within {config.header_timeout_seconds:g} s | "
         f"keep-alive {config.keep_alive_seconds:g} s | body pauses {config.body_timeout_seconds:g} s | "

@@ -261,3 +261,11 @@ def test_the_port_from_the_environment_is_served() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_banner_names_the_dashboard_and_hides_the_database_password() -> None:
+    config = MockConfig(state="postgresql://mock:db-pass-1@db.internal:5432/mock")
+    text = cli.banner("127.0.0.1", 8080, 2, config)
+    assert "dashboard http://127.0.0.1:8080/__mock/ |" in text
+    assert "state PostgreSQL postgresql://mock:***@db.internal:5432/mock" in text
+    assert "db-pass-1" not in text
