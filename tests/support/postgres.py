@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from support.mock_process import free_port
+from support.services import skip_or_fail
 
 SERVER_USER = "postgres"  # initdb and postgres refuse to run as root
 START_TIMEOUT = 60  # seconds; pg_ctl -t
@@ -94,12 +95,7 @@ def require_postgres() -> None:
     """Skip (locally) or fail (in CI) the calling test when PostgreSQL cannot be started."""
     if under_faketime():
         pytest.skip(FAKETIME_HINT)
-    reason = _missing_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+    skip_or_fail("PostgreSQL", _missing_reason())
 
 
 def server_environment() -> dict[str, str]:
