@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors, sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mock_server.domain.errors import DatabaseUnavailable
@@ -73,6 +73,7 @@ class PostgresTx(Tx):
     def __init__(self, connection: psycopg.Connection[Any], schema: str) -> None:
         self.connection = connection
         self.schema = schema
+        self._holds_registry = False
 
     def execute(self, sql_text: str, params: Params = ()) -> Cursor:
         if any(isinstance(param, str) and "\x00" in param for param in params):
@@ -83,33 +84,21 @@ class PostgresTx(Tx):
         self.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (SESSION_LOCKS, f"{self.schema}/{name}"))
 
     def lock_registry(self) -> None:
-        self.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (REGISTRY_LOCK, self.schema))
+        """Taken at most once per transaction: the domain asks wherever it needs it, the server is asked once."""
+        if not self._holds_registry:
+            self.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (REGISTRY_LOCK, self.schema))
+            self._holds_registry = True
 
     def try_lock_session(self, name: str) -> bool:
         return bool(
             self.scalar("SELECT pg_try_advisory_xact_lock(?, hashtext(?))", (SESSION_LOCKS, f"{self.schema}/{name}"))
         )
 
-    # PostgreSQL has no rowid to delete a bounded batch by: the physical row address (ctid) does it.
-    def purge_keys(self, session: str, now: float, batch: int) -> int:
+    def delete_batch(self, table: str, where: str, params: tuple[Any, ...], batch: int) -> int:
+        """PostgreSQL has no rowid to delete a bounded batch by: the physical row address (ctid) does it."""
         return self.execute(
-            "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys "
-            "WHERE session = ? AND expires_at <= ? LIMIT ?))",
-            (session, now, batch),
-        ).rowcount
-
-    def purge_sent(self, session: str, sent_before: float, batch: int) -> int:
-        return self.execute(
-            "DELETE FROM messages WHERE ctid = ANY(ARRAY(SELECT ctid FROM messages "
-            "WHERE session = ? AND sent_at IS NOT NULL AND sent_at <= ? LIMIT ?))",
-            (session, sent_before, batch),
-        ).rowcount
-
-    def purge_day_counts(self, session: str, before_day: str, batch: int) -> int:
-        return self.execute(
-            "DELETE FROM day_counts WHERE ctid = ANY(ARRAY(SELECT ctid FROM day_counts "
-            "WHERE session = ? AND local_day < ? LIMIT ?))",
-            (session, before_day, batch),
+            f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} WHERE {where} LIMIT ?))",
+            (*params, batch),
         ).rowcount
 
 
@@ -127,9 +116,9 @@ class PostgresStore(Store):
         self._checking = threading.Lock()
         try:
             conninfo = make_conninfo(url, connect_timeout=max(1, round(timeout)), application_name="sonarly-mock")
-            conninfo_to_dict(conninfo)
         except psycopg.ProgrammingError as exc:
-            raise StateFileError(f"--state {self.location} is not a PostgreSQL URL ({exc})") from None
+            reason = " ".join(str(exc).split())
+            raise StateFileError(f"--state {self.location} is not a PostgreSQL URL ({reason})") from None
         self._pool = ConnectionPool(
             conninfo,
             min_size=min(2, pool_size),

@@ -148,22 +148,18 @@ class MessageRows(Statements):
 
     # -- retention: one bounded batch per kind, through an index
     def purge_keys(self, session: str, now: float, batch: int) -> int:
-        return self.execute(
-            "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys "
-            "WHERE session = ? AND expires_at <= ? LIMIT ?)",
-            (session, now, batch),
-        ).rowcount
+        return self.delete_batch("idempotency_keys", "session = ? AND expires_at <= ?", (session, now), batch)
 
     def purge_sent(self, session: str, sent_before: float, batch: int) -> int:
-        return self.execute(
-            "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages "
-            "WHERE session = ? AND sent_at IS NOT NULL AND sent_at <= ? LIMIT ?)",
-            (session, sent_before, batch),
-        ).rowcount
+        where = "session = ? AND sent_at IS NOT NULL AND sent_at <= ?"
+        return self.delete_batch("messages", where, (session, sent_before), batch)
 
     def purge_day_counts(self, session: str, before_day: str, batch: int) -> int:
+        return self.delete_batch("day_counts", "session = ? AND local_day < ?", (session, before_day), batch)
+
+    def delete_batch(self, table: str, where: str, params: tuple[Any, ...], batch: int) -> int:
+        """Delete at most `batch` rows of `table` matching `where` (fixed fragments; values are parameters),
+        picked by row identity: SQLite's `rowid` here, PostgreSQL's `ctid` in its engine."""
         return self.execute(
-            "DELETE FROM day_counts WHERE rowid IN (SELECT rowid FROM day_counts "
-            "WHERE session = ? AND local_day < ? LIMIT ?)",
-            (session, before_day, batch),
+            f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where} LIMIT ?)", (*params, batch)
         ).rowcount
