@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -27,14 +28,17 @@ def engine_database(postgres_cluster: PostgresCluster) -> str:
     return postgres_cluster.new_database()
 
 
+@contextmanager
 def new_store(request: pytest.FixtureRequest) -> Iterator[Store]:
     """An empty store of the engine the test is parametrised with, removed afterwards."""
     if request.param == "sqlite":
         from mock_server.storage.sqlite import SqliteStore
 
         sqlite_store = SqliteStore()
-        yield sqlite_store
-        sqlite_store.close()
+        try:
+            yield sqlite_store
+        finally:
+            sqlite_store.close()
         return
     from mock_server.storage.postgres import PostgresStore
 
@@ -50,7 +54,7 @@ def new_store(request: pytest.FixtureRequest) -> Iterator[Store]:
 @pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     """A store + demo fixtures, as Runtime.start does; session SESSION's clock frozen at WED_10AM."""
-    for db in new_store(request):
+    with new_store(request) as db:
         with db.transaction() as tx:
             install_base_fixtures(tx, load_fixtures())
         freeze(db, WED_10AM, SESSION)
@@ -60,6 +64,5 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
 @pytest.fixture(params=ENGINES)
 def conn(request: pytest.FixtureRequest) -> Iterator[Tx]:
     """An empty store inside one open transaction, for the modules that need no fixtures."""
-    for empty in new_store(request):
-        with empty.transaction() as tx:
-            yield tx
+    with new_store(request) as empty, empty.transaction() as tx:
+        yield tx

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 
@@ -81,18 +82,17 @@ def test_dropping_a_session_deletes_every_row_it_had(store):
 
 @pytest.fixture(params=ENGINES)
 def capped_store(request: pytest.FixtureRequest) -> Iterator[Callable[[int, float | None], Store]]:
-    """A factory of stores (of the engine the test runs on) with the demo fixtures and these session limits."""
-    made = [new_store(request)]
+    """A factory of stores (of the engine the test runs on) with the demo fixtures and these session limits;
+    each is closed (and on PostgreSQL dropped) after the test."""
+    with ExitStack() as stores:
 
-    def make(max_sessions: int, idle: float | None) -> Store:
-        store = next(made[0])
-        with store.transaction() as conn:
-            sessions.install_base_fixtures(conn, load_fixtures(), SessionLimits.of(max_sessions, idle))
-        return store
+        def make(max_sessions: int, idle: float | None) -> Store:
+            store = stores.enter_context(new_store(request))
+            with store.transaction() as conn:
+                sessions.install_base_fixtures(conn, load_fixtures(), SessionLimits.of(max_sessions, idle))
+            return store
 
-    yield make
-    for _ in made[0]:  # closes (and for PostgreSQL drops) the store
-        pass
+        yield make
 
 
 def test_past_the_cap_creating_a_session_is_refused_until_one_expires(capped_store):
