@@ -224,6 +224,13 @@ SERVE_OPTIONS: list[Callable[[F], F]] = [
         is_flag=True,
         help="Serve the API operation through Flask (WSGI) instead of the ASGI endpoint; slower, for comparison.",
     ),
+    option(
+        "--fast-path/--no-fast-path",
+        env="FAST_PATH",
+        default=DEFAULTS.fast_path,
+        help="Answer accepted API requests through the path compiled from the spec at start-up; off: every request "
+        "takes connexion's full stack (same answers, slower; for comparison and diagnosis).",
+    ),
 ]
 
 
@@ -299,6 +306,7 @@ def build_config(options: dict[str, Any]) -> MockConfig:
         control_token=options["control_token"] or None,
         sent_retention_seconds=options["sent_retention"],
         flask_handlers=options["flask_handlers"],
+        fast_path=options["fast_path"],
         max_sessions=options["max_sessions"],
         session_idle_seconds=options["session_idle"],
         control_cors_origins=options["control_cors_origins"],

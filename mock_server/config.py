@@ -25,6 +25,9 @@ class MockConfig:
     max_body_bytes: int = MAX_BODY_BYTES
     sent_retention_seconds: float = 7 * 24 * 3600
     flask_handlers: bool = False
+    # The compiled hot path for the contract operation (mock_server/http/fast_path.py); off: every request takes
+    # connexion's full stack, which gives the same answers (tests/http/test_fast_path_differential.py), slower.
+    fast_path: bool = True
     # Sessions: created only by an authenticated API request or a control call, at most this many at once,
     # dropped after this long without a request (wall clock; the `default` session never expires). A session
     # costs a few kB (copy-on-write fixtures), and CI pipelines open one per test: 10,000 holds a day of them.

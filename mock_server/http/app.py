@@ -1,7 +1,8 @@
 """Builds the mock: connexion routes and validates from the two OpenAPI documents; our layers wrap it.
 
 `CHECK_ORDER` is the order in which an API request is judged, in one table: the first step that refuses
-answers. The stack is built from it (`OUTER_LAYERS` around connexion, `CONNEXION_LAYERS` inside), and
+answers. The contract operation's fast path (mock_server/http/fast_path.py) keeps it: it answers only a request
+that every step up to validation accepts, and hands any other to this stack. The stack is built from it (`OUTER_LAYERS` around connexion, `CONNEXION_LAYERS` inside), and
 tests/http/test_order_of_checks.py holds both the stack and the mock's answers to the table.
 """
 
@@ -33,6 +34,7 @@ from mock_server.http.dashboard import Dashboard
 from mock_server.http.docs import ServedDocs
 from mock_server.http.envelope import respond, success
 from mock_server.http.errors import ERROR_HANDLERS
+from mock_server.http.fast_path import FastPath
 from mock_server.http.gate import RequestGate
 from mock_server.http.guards import Guards
 from mock_server.http.handlers import OPERATIONS, ContractEndpoint
@@ -169,11 +171,12 @@ def create_app(config: MockConfig | None = None) -> ASGIApp:
 
 
 # Around connexion, outermost first: CORS per audience (API or control), then trace ids, the session and the
-# hostile-input guards (Guards), then forged control writes refused, then the served docs' `servers` and `/`, then
-# the dashboard's files.
+# hostile-input guards (Guards), then the contract operation's compiled fast path (FastPath), then forged control
+# writes refused, then the served docs' `servers` and `/`, then the dashboard's files.
 OUTER_LAYERS: tuple[Callable[[ASGIApp, Runtime], ASGIApp], ...] = (
     lambda app, runtime: AudienceCors(app, runtime.config),
     Guards,
+    FastPath.around,
     lambda app, runtime: ControlWrites(app, runtime.config),
     lambda app, _: ServedDocs(app),
     lambda app, _: Dashboard(app),

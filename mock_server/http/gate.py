@@ -14,12 +14,13 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.domain import faults
+from mock_server.domain.access import Caller
 from mock_server.domain.errors import CATALOGUE, MockError, validation_error
 from mock_server.http.connection_faults import TRUNCATED_STATUS, break_connection
 from mock_server.http.envelope import current_trace_id, send_json
 from mock_server.http.examples import DocumentedExamples, Example, documented_examples, parse_prefer
 from mock_server.http.handlers import CONTRACT_OPERATION
-from mock_server.http.runtime import caller_of, operation_id, runtime_of, session_of
+from mock_server.http.runtime import Runtime, caller_of, operation_id, runtime_of, session_of
 
 FAULT_ERRORS = {429: "rate_limited", 500: "internal", 502: "upstream", 503: "unavailable", 504: "gateway_timeout"}
 """The catalogue entry each injected status answers with; its message says the fault was injected."""
@@ -37,10 +38,7 @@ class RequestGate:
         if caller is None or operation_id(scope) != CONTRACT_OPERATION:
             await self.app(scope, receive, send)
             return
-        runtime, session = runtime_of(scope), session_of(scope)
-        retry_after = runtime.limiter.retry_after(session, caller.digest)
-        if retry_after is not None:
-            raise MockError.named("rate_limited", _retry_in(retry_after), headers={"Retry-After": str(retry_after)})
+        charge(runtime_of(scope), session_of(scope), caller)
         if await _apply_fault(scope, receive, send):
             return
         prefer = Headers(scope=scope).get("prefer")
@@ -48,6 +46,13 @@ class RequestGate:
             await _send_example(send, example)
             return
         await self.app(scope, receive, send)
+
+
+def charge(runtime: Runtime, session: str, caller: Caller) -> None:
+    """Take a token from the caller's bucket; an empty bucket is the 429 with `Retry-After` (both paths)."""
+    retry_after = runtime.limiter.retry_after(session, caller.digest)
+    if retry_after is not None:
+        raise MockError.named("rate_limited", _retry_in(retry_after), headers={"Retry-After": str(retry_after)})
 
 
 async def _apply_fault(scope: Scope, receive: Receive, send: Send) -> bool:

@@ -75,7 +75,7 @@ class SchemaValidators:
     def fast(self, schema: dict[str, t.Any]) -> jsonschema_rs.Validator:
         _, python, fast = self._entry(schema)
         if fast is None:
-            fast = jsonschema_rs.Draft4Validator(schema, validate_formats=True)
+            fast = fast_validator(schema)
             self._entries[id(schema)] = (schema, python, fast)
         return fast
 
@@ -91,6 +91,11 @@ class SchemaValidators:
 
 
 VALIDATORS = SchemaValidators()
+
+
+def fast_validator(schema: dict[str, t.Any]) -> jsonschema_rs.Validator:
+    """The compiled verdict "valid or not" for one schema, as every path of the mock decides it."""
+    return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
 
 
 def describe(error: ValidationError, root: str = "body") -> list[str]:
@@ -164,25 +169,40 @@ def _no_duplicates(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
     return result
 
 
-def parse_json(scope: Scope, raw: bytes) -> t.Any:
-    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate members, bounded nesting; else a 400."""
+class BodyProblem(ValueError):
+    """Why a body is not strict JSON, in the words the 400 lists."""
+
+
+def strict_json(raw: bytes) -> t.Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate members, bounded nesting; None for an empty body.
+
+    The one parser of request bodies, for the full path (which words a 400) and the fast path (which hands
+    a body it refuses to the full path)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise_problems(scope, [f"body: not valid UTF-8 (byte {exc.start})"])
+        raise BodyProblem(f"body: not valid UTF-8 (byte {exc.start})") from None
     if not text.strip():
         return None
     try:
         value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
-        raise_problems(scope, [f"body: malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"])
+        raise BodyProblem(f"body: malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:
-        raise_problems(scope, ["body: JSON nested too deeply"])
+        raise BodyProblem("body: JSON nested too deeply") from None
     except ValueError as exc:
-        raise_problems(scope, [f"body: malformed JSON ({exc})"])
+        raise BodyProblem(f"body: malformed JSON ({exc})") from None
     if "\\u" in text and not _encodable(value):
-        raise_problems(scope, ["body: contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)"])
+        raise BodyProblem("body: contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)")
     return value
+
+
+def parse_json(scope: Scope, raw: bytes) -> t.Any:
+    """The body as strict JSON; else a 400 that also lists the parameter problems found before."""
+    try:
+        return strict_json(raw)
+    except BodyProblem as exc:
+        raise_problems(scope, [str(exc)])
 
 
 def _encodable(value: t.Any) -> bool:

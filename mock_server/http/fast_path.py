@@ -1,0 +1,255 @@
+"""The contract operation's hot path: compiled from the spec at start-up, for the requests the full path accepts.
+
+Why: a valid request through connexion's stack costs about 0.2 ms of per-request framework work (routing twice,
+security, validator objects, scope copies) for answers the spec fixes in advance; the domain needs a fraction
+of that. Connexion stays the spec-driven router and validator: this layer reads connexion's own loaded
+operation once (route, bearer scheme, parameter rules, the body schema, compiled by jsonschema-rs) and serves a
+request only when every one of those rules accepts it. Every other request goes on, unchanged, to the full
+path (its body replayed byte for byte), which words the refusal::
+
+    Guards (trace id, session, journal, log, bounds)
+      -> FastPath -- accepted by route, bearer, parameters, media type and body --> rate limit -> domain
+           |                                                                      (202, replay, 409, 422, 429)
+           +-- anything else: unusual (Prefer, query, Expect, encodings, repeated headers), invalid,
+               unknown or refused key, a fault pending --> connexion's full path, unchanged
+
+Before it hands over, it has changed nothing: the checks up to the body are reads; the session is admitted
+(created or touched, which the full path would do the same) only once the request is known to be valid, and
+the rate limiter's token is taken only after that, so a request pays it once whichever path answers.
+tests/http/test_fast_path_differential.py holds both paths to the same answers and the same stored state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+from connexion.operations import OpenAPIOperation
+from connexion.resolver import Resolver
+from connexion.spec import Specification
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.domain import faults
+from mock_server.domain.access import Caller, authenticate, authorize
+from mock_server.domain.errors import MockError
+from mock_server.http.envelope import send_json
+from mock_server.http.gate import charge
+from mock_server.http.guards import send_envelope
+from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, queue
+from mock_server.http.runtime import CALLER, SESSION_KEY, Runtime
+from mock_server.http.validation import BodyProblem, fast_validator, parameter_problems, strict_json
+from openapi import CONTRACT_SPEC
+
+JSON_MEDIA_TYPES = frozenset(
+    {b"application/json", b"application/json; charset=utf-8", b"application/json;charset=utf-8"}
+)
+"""The Content-Type values taken here (any case); another spelling is left to the full path's media-type rules."""
+READ_HEADERS = frozenset(
+    {b"authorization", b"content-type", b"content-length", b"idempotency-key", b"prefer", b"expect",
+     b"content-encoding", b"transfer-encoding"}
+)  # fmt: skip
+"""The headers this path reads or refuses to interpret; any of them twice is unusual and goes to the full path."""
+UNUSUAL = (b"prefer", b"expect", b"content-encoding", b"transfer-encoding")
+"""Present: the full path decides (a documented example, `100 Continue`, an encoded or chunked body)."""
+
+
+@dataclass(frozen=True)
+class CompiledOperation:
+    """What the fast path needs of one operation, read once from connexion's loaded specification."""
+
+    operation_id: str
+    method: str
+    route: re.Pattern[str]
+    parameters: tuple[dict[str, Any], ...]
+    body: jsonschema_rs.Validator
+
+
+def compile_operation(spec_path: Any = CONTRACT_SPEC, operation_id: str = CONTRACT_OPERATION) -> CompiledOperation:
+    """Route, parameters and body validator of `operation_id`, as connexion resolves them (refs, base path).
+
+    Only an operation this path can serve exactly is compiled: bearer authentication alone, a required JSON
+    body, parameters in the path or headers. Anything else is a ValueError: the mock would rather refuse to
+    start than answer differently from its full path."""
+    spec = Specification.load(spec_path)
+    for template, item in spec["paths"].items():
+        for method, details in item.items():
+            if isinstance(details, dict) and details.get("operationId") == operation_id:
+                operation = OpenAPIOperation.from_spec(
+                    spec, path=template, method=method, resolver=Resolver(function_resolver=OPERATIONS.__getitem__)
+                )
+                return _compiled(operation, spec.base_path + template)
+    raise ValueError(f"no operation {operation_id} in {spec_path}")
+
+
+def _compiled(operation: OpenAPIOperation, template: str) -> CompiledOperation:
+    schemes = [operation.security_schemes.get(name, {}) for option in operation.security for name in option]
+    if len(schemes) != 1 or (schemes[0].get("type"), schemes[0].get("scheme")) != ("http", "bearer"):
+        raise ValueError(f"{operation.operation_id}: the fast path serves bearer authentication only")
+    if not (operation.request_body or {}).get("required") or operation.consumes != ["application/json"]:
+        raise ValueError(f"{operation.operation_id}: the fast path serves a required JSON body only")
+    parameters = tuple(operation.parameters)
+    if any(p["in"] not in ("path", "header") for p in parameters):
+        raise ValueError(f"{operation.operation_id}: the fast path serves path and header parameters only")
+    # A path parameter matches one segment, as connexion's (Starlette's) router matches it.
+    pattern = re.sub(r"\\\{([^/]+?)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+    return CompiledOperation(
+        operation.operation_id,
+        operation.method.upper(),
+        re.compile(pattern),
+        parameters,
+        fast_validator(operation.body_schema("application/json")),
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A request whose route, headers and parameters the operation accepts; its body and caller still to check."""
+
+    path_params: dict[str, str]
+    token: str
+    length: int
+    idempotency_key: str | None
+
+
+class FastPath:
+    def __init__(self, app: ASGIApp, runtime: Runtime, operation: CompiledOperation) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.operation = operation
+        self.max_body = runtime.config.max_body_bytes
+
+    @classmethod
+    def around(cls, app: ASGIApp, runtime: Runtime) -> ASGIApp:
+        """The layer, unless `--no-fast-path` or `--flask-handlers` (which asks for the Flask view) turned it off."""
+        if not runtime.config.fast_path or runtime.config.flask_handlers:
+            return app
+        return cls(app, runtime, compile_operation())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        candidate = self.candidate(scope) if scope["type"] == "http" else None
+        if candidate is None:
+            await self.app(scope, receive, send)
+            return
+        session: str = scope[SESSION_KEY]
+        caller = self.caller(session, candidate)
+        if caller is None:
+            await self.app(scope, receive, send)
+            return
+        messages, problem = await _read_body(receive)
+        body = self.accepted_body(messages) if problem is None else None
+        if body is None or not self.admitted(session):
+            await self.app(scope, _replaying(messages, problem, receive), send)
+            return
+        scope["extensions"][CALLER] = caller
+        group_id = candidate.path_params["accountGroupId"]
+        try:
+            charge(self.runtime, session, caller)
+            reply = queue(self.runtime, session, group_id, body, candidate.idempotency_key)
+        except MockError as exc:
+            await send_envelope(send, exc)
+            return
+        await send_json(send, reply.status, reply.body, reply.headers)
+
+    def candidate(self, scope: Scope) -> Candidate | None:
+        """Route, method and headers as the operation takes them; None hands the request over."""
+        path: str = scope["path"]
+        if scope["method"] != self.operation.method or scope["query_string"] or scope.get("root_path") or "%" in path:
+            return None
+        match = self.operation.route.fullmatch(path)
+        if match is None:
+            return None
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in READ_HEADERS:
+                if name in headers:
+                    return None
+                headers[name] = value
+        if any(name in headers for name in UNUSUAL):
+            return None
+        if headers.get(b"content-type", b"").lower() not in JSON_MEDIA_TYPES:
+            return None
+        length = headers.get(b"content-length", b"")
+        token = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
+        if not length.isdigit() or not 0 < int(length) <= self.max_body or token is None:
+            return None
+        values: dict[str, Callable[[str], str | None]] = {
+            "path": match.groupdict().get,
+            "header": lambda name: _header(headers, name),
+        }
+        for param in self.operation.parameters:
+            if parameter_problems(param, values[param["in"]](param["name"])):
+                return None
+        return Candidate(match.groupdict(), token, int(length), _header(headers, "idempotency-key"))
+
+    def caller(self, session: str, candidate: Candidate) -> Caller | None:
+        """The key, allowed on the account group, in a session without pending faults; None hands over. Reads only."""
+        try:
+            with self.runtime.store.reading() as tx:
+                caller = authenticate(tx, session, candidate.token)
+                authorize(caller, candidate.path_params["accountGroupId"])
+                if faults.any_pending(tx, session):
+                    return None
+        except MockError:
+            return None
+        return caller
+
+    def accepted_body(self, messages: list[Message]) -> dict[str, Any] | None:
+        """The body, when it is strict JSON the operation's schema accepts; None hands over."""
+        if not messages or messages[-1]["type"] != "http.request":
+            return None  # the client went away mid-body: the full path sees what it saw
+        try:
+            body = strict_json(b"".join(message.get("body", b"") for message in messages))
+        except BodyProblem:
+            return None
+        return body if isinstance(body, dict) and self.operation.body.is_valid(body) else None
+
+    def admitted(self, session: str) -> bool:
+        """The session is created or touched as the full path would; past the session cap the full path answers."""
+        try:
+            self.runtime.admit(session)
+        except MockError:
+            return False
+        return True
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token exactly as connexion's bearer handler splits it (`split(maxsplit=1)`, scheme in any case);
+    None for whatever it would refuse or read otherwise."""
+    parts = authorization.split(maxsplit=1)
+    return parts[1] if len(parts) == 2 and parts[0].lower() == "bearer" else None
+
+
+def _header(headers: dict[bytes, bytes], name: str) -> str | None:
+    value = headers.get(name.lower().encode("latin-1"))
+    return None if value is None else value.decode("latin-1")
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], MockError | None]:
+    """Every message up to the body's end (or the client's disconnect), kept to replay if the request is handed
+    over, and the refusal Guards raised while reading (a body past the limit), replayed in its turn."""
+    messages: list[Message] = []
+    while True:
+        try:
+            message = await receive()
+        except MockError as exc:
+            return messages, exc
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages, None
+
+
+def _replaying(messages: list[Message], problem: MockError | None, receive: Receive) -> Receive:
+    """The messages already read, in order, then the refusal met while reading, then the connection's own."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        if problem is not None:
+            raise problem
+        return await receive()
+
+    return replay
