@@ -49,8 +49,9 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 def to_iso(instant: float) -> str:
     """UTC with milliseconds and `Z`, the contract's timestamp format."""
     millis = round(instant * 1000)
-    moment = datetime.fromtimestamp(millis // 1000, tz=UTC)
-    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
+    t = time.gmtime(millis // 1000)  # a third of datetime's cost, on every 202 and replay
+    date = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+    return f"{date}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{millis % 1000:03d}Z"
 
 
 def from_iso(text: str) -> float:

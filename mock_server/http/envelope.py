@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from contextvars import ContextVar
 from typing import Any
 
@@ -11,13 +10,16 @@ from flask import Response
 from starlette.types import Send
 
 from mock_server.domain.errors import MockError
+from mock_server.domain.tokens import new_object_id
 
 JSON = "application/json"
+JSON_BYTES = JSON.encode()
 _trace_id: ContextVar[str | None] = ContextVar("sonarly_trace_id", default=None)
 
 
 def new_trace_id() -> str:
-    return secrets.token_hex(12)
+    """Different on every response, as the contract asks; an id, not a secret (see domain/tokens.py)."""
+    return new_object_id()
 
 
 def begin_trace() -> str:
@@ -53,8 +55,12 @@ def encode(body: dict[str, Any]) -> bytes:
 
 async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
     """Answer in raw ASGI (from middleware or the ASGI endpoint) with a JSON body and its length."""
-    payload = encode(body)
-    raw = [(b"content-type", JSON.encode()), (b"content-length", str(len(payload)).encode())]
+    await send_payload(send, status, encode(body), headers)
+
+
+async def send_payload(send: Send, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    """Answer in raw ASGI with JSON already encoded (by whoever also journaled it)."""
+    raw = [(b"content-type", JSON_BYTES), (b"content-length", str(len(payload)).encode())]
     raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})
