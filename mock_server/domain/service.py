@@ -6,16 +6,18 @@ transaction, so a retry or a concurrent duplicate either replays or conflicts, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mock_server.domain.clock import ClockState
 from mock_server.domain.errors import InmailNotEligible, ProspectNotConnected, UnknownData
 from mock_server.domain.idempotency import DEFAULT_CHANNEL, IdempotencyStore, fingerprint
 from mock_server.domain.messages import MessageBook, NewMessage
 from mock_server.domain.retention import Retention, purge
 from mock_server.domain.retention import due as retention_due
 from mock_server.domain.scheduler import next_slot
-from mock_server.domain.sessions import dataset_of, open_session
+from mock_server.domain.sessions import OpenSession, open_session
 from mock_server.storage.base import Store, Tx
 
 DEFAULT_RETENTION = Retention()
@@ -25,6 +27,8 @@ DEFAULT_RETENTION = Retention()
 class Outcome:
     data: dict[str, Any]
     replayed: bool
+    clock: ClockState
+    """The session's clock as this request saw it (the journal dates its entry by it)."""
 
 
 @dataclass(frozen=True)
@@ -41,40 +45,53 @@ def queue_response(
     body: dict[str, Any],
     idempotency_key: str | None,
     retention: Retention = DEFAULT_RETENTION,
+    also: Callable[[Tx, Outcome], None] | None = None,
 ) -> Outcome:
-    """Schedule the response, or replay the one already scheduled under the same key and body."""
+    """Schedule the response, or replay the one already scheduled under the same key and body.
+
+    `also` runs in the same transaction with the outcome, for what must commit with it (the HTTP layer's
+    journal entry of the 202): both are stored, or neither."""
     with store.transaction(session) as tx:
-        opened = open_session(tx, session)
-        now = opened.clock.now()
-        book = MessageBook(tx, session)
-        book.send_due(now)
-        if retention_due():
-            purge(tx, session, now, retention)
-        keys = IdempotencyStore(tx, session, group_id)
-        body_fingerprint = fingerprint(body)
-        if idempotency_key is not None:
-            replay = keys.lookup(idempotency_key, body_fingerprint, now)
-            if replay is not None:
-                return Outcome(replay.data, replayed=True)
-        new = _checked_message(tx, session, group_id, body, idempotency_key)
-        slot = next_slot(
-            opened.dataset.groups[group_id].schedule,
-            now,
-            new.channel,
-            book.last_slot(group_id),
-            lambda day: book.count_on_day(group_id, new.channel, day),
-        )
-        data = book.record(group_id, new, slot)
-        if idempotency_key is not None:
-            keys.bind(idempotency_key, body_fingerprint, data, now)
-        return Outcome(data, replayed=False)
+        outcome = _queue(tx, session, group_id, body, idempotency_key, retention)
+        if also is not None:
+            also(tx, outcome)
+        return outcome
 
 
-def _checked_message(tx: Tx, session: str, group_id: str, body: dict[str, Any], key: str | None) -> NewMessage:
+def _queue(
+    tx: Tx, session: str, group_id: str, body: dict[str, Any], idempotency_key: str | None, retention: Retention
+) -> Outcome:
+    opened = open_session(tx, session)
+    now = opened.clock.now()
+    book = MessageBook(tx, session)
+    book.send_due(now)
+    if retention_due():
+        purge(tx, session, now, retention)
+    keys = IdempotencyStore(tx, session, group_id)
+    body_fingerprint = fingerprint(body)
+    if idempotency_key is not None:
+        replay = keys.lookup(idempotency_key, body_fingerprint, now)
+        if replay is not None:
+            return Outcome(replay.data, replayed=True, clock=opened.clock)
+    new = _checked_message(tx, opened, group_id, body, idempotency_key)
+    slot = next_slot(
+        opened.dataset.groups[group_id].schedule,
+        now,
+        new.channel,
+        book.last_slot(group_id),
+        lambda day: book.count_on_day(group_id, new.channel, day),
+    )
+    data = book.record(group_id, new, slot)
+    if idempotency_key is not None:
+        keys.bind(idempotency_key, body_fingerprint, data, now)
+    return Outcome(data, replayed=False, clock=opened.clock)
+
+
+def _checked_message(tx: Tx, opened: OpenSession, group_id: str, body: dict[str, Any], key: str | None) -> NewMessage:
     """Apply the rules that need stored data: 422 for unknown ids, then 409 for the prospect's state."""
     channel = body.get("channel", DEFAULT_CHANNEL)
     prospect_id = body["prospectId"]
-    prospect = _prospect(tx, session, group_id, prospect_id)
+    prospect = _prospect(tx, opened, group_id, prospect_id)
     conversation_id = body.get("conversationId")
     if conversation_id is not None and conversation_id not in prospect.conversations:
         raise UnknownData(
@@ -93,10 +110,10 @@ def _checked_message(tx: Tx, session: str, group_id: str, body: dict[str, Any], 
     return NewMessage(prospect_id, channel, chosen, None, body["message"], key)
 
 
-def _prospect(tx: Tx, session: str, group_id: str, prospect_id: str) -> ProspectState:
+def _prospect(tx: Tx, session: OpenSession, group_id: str, prospect_id: str) -> ProspectState:
     """The prospect in the session's dataset, with the conversations the session's sent InMails opened."""
-    prospect = dataset_of(tx, session).prospects.get((group_id, prospect_id))
+    prospect = session.dataset.prospects.get((group_id, prospect_id))
     if prospect is None:
         raise UnknownData(f"prospectId: no prospect {prospect_id} in account group {group_id}")
-    opened = tx.opened_with(session, group_id, prospect_id)
+    opened = tx.opened_with(session.name, group_id, prospect_id)
     return ProspectState(prospect.connected, prospect.inmail_eligible, prospect.conversations + opened)

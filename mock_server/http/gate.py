@@ -20,13 +20,11 @@ from mock_server.http.connection_faults import TRUNCATED_STATUS, break_connectio
 from mock_server.http.envelope import current_trace_id, send_json
 from mock_server.http.examples import DocumentedExamples, Example, documented_examples, parse_prefer
 from mock_server.http.handlers import CONTRACT_OPERATION
-from mock_server.http.runtime import Runtime, caller_of, operation_id, runtime_of, session_of
+from mock_server.http.runtime import FAULT_EXTENSION, Runtime, caller_of, operation_id, runtime_of, session_of
 
 FAULT_ERRORS = {429: "rate_limited", 500: "internal", 502: "upstream", 503: "unavailable", 504: "gateway_timeout"}
 """The catalogue entry each injected status answers with; its message says the fault was injected."""
 RETRY_AFTER_STATUSES = frozenset(faults.RETRY_AFTER_STATUSES)
-FAULT_EXTENSION = "sonarly.fault"
-"""`scope["extensions"]` key holding the id of the fault that hit this request, for logs and the journal."""
 
 
 class RequestGate:

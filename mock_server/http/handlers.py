@@ -1,9 +1,11 @@
 """The contract's one operation, as a thin adapter from HTTP to `domain.service.queue_response`.
 
-`queue` is the adapter. Two doors lead to it: `ContractEndpoint`, an ASGI endpoint inside connexion's
-middleware stack (after routing, security and validation), which serves the operation by default; and
-the Flask view, used with `--flask-handlers`. The ASGI door skips the WSGI bridge (a thread hop per
-request), which is most of what separates connexion's FlaskApp from bare Starlette (see bench/).
+`queue` is the adapter. Three doors lead to it. In ASGI, `answer`: from the fast path (fast_path.py), which
+serves the requests it fully accepts before connexion's stack, and from `ContractEndpoint`, inside connexion's
+middleware stack (after routing, security and validation), which serves the accepted requests the fast path
+handed over (or all of them with `--no-fast-path`). In WSGI, the Flask view, used with `--flask-handlers`. The
+ASGI doors skip the WSGI bridge (a thread hop per request); `answer` also writes the request's journal entry in
+the transaction that queues it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from connexion import request
 from flask import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.domain.service import queue_response
-from mock_server.http.envelope import respond, send_json, success
+from mock_server.domain.service import Outcome, queue_response
+from mock_server.http.envelope import encode, respond, send_payload, success
+from mock_server.http.recorder import recording_of
 from mock_server.http.runtime import Runtime, operation_id, runtime_of, session_of
+from mock_server.storage import Tx
 
 CONTRACT_OPERATION = "queueScheduledMessageResponse"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -32,8 +36,33 @@ class Reply:
 
 
 def queue(runtime: Runtime, session: str, group_id: str, body: dict[str, Any], key: str | None) -> Reply:
-    outcome = queue_response(runtime.store, session, group_id, body, key, runtime.retention)
+    return reply_of(queue_response(runtime.store, session, group_id, body, key, runtime.retention))
+
+
+def reply_of(outcome: Outcome) -> Reply:
     return Reply(202, success(outcome.data), {REPLAYED_HEADER: "true"} if outcome.replayed else {})
+
+
+async def answer(scope: Scope, send: Send, group_id: str, body: dict[str, Any], key: str | None) -> None:
+    """Queue and send the 202 (or raise the domain's refusal): the operation's one ASGI answer.
+
+    Its journal entry commits with the 202, in the same transaction. What `queue_response` returns is what is
+    sent (a wrapper may change it, as the faulty variants of tests/faulty do); the payload encoded for the
+    journal is reused when it is the same outcome."""
+    runtime, recording = runtime_of(scope), recording_of(scope)
+    journaled: list[tuple[Outcome, bytes]] = []
+
+    def journal(tx: Tx, outcome: Outcome) -> None:
+        reply = reply_of(outcome)
+        payload = encode(reply.body)
+        if recording is not None:
+            recording.write_within(tx, outcome.clock, reply.status, payload)
+        journaled.append((outcome, payload))
+
+    outcome = queue_response(runtime.store, session_of(scope), group_id, body, key, runtime.retention, journal)
+    reply = reply_of(outcome)
+    payload = journaled[0][1] if journaled and journaled[0][0] is outcome else encode(reply.body)
+    await send_payload(send, reply.status, payload, reply.headers)
 
 
 def queue_scheduled_message_response(accountGroupId: str, body: dict[str, Any]) -> Response:
@@ -59,8 +88,7 @@ class ContractEndpoint:
             return
         body = json.loads(await _read_body(receive))
         key = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"idempotency-key"), None)
-        reply = queue(runtime_of(scope), session_of(scope), scope["path_params"]["accountGroupId"], body, key)
-        await send_json(send, reply.status, reply.body, reply.headers)
+        await answer(scope, send, scope["path_params"]["accountGroupId"], body, key)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -20,11 +20,13 @@ from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.domain import journal, sessions
+from mock_server.domain.clock import ClockState
 from mock_server.domain.errors import DatabaseUnavailable
-from mock_server.http.gate import FAULT_EXTENSION
+from mock_server.domain.journal import Body
 from mock_server.http.routes import API_PREFIX, CONTROL_BASE_PATH
-from mock_server.http.runtime import SESSION_KEY, Runtime, caller_of
+from mock_server.http.runtime import FAULT_EXTENSION, SESSION_KEY, Runtime, caller_of
 from mock_server.logs import RequestLine, log_request, request_log_enabled
+from mock_server.storage import Tx
 
 TRACE_HEADER: Final = b"x-trace-id"
 # Enough past the stored bound that a key cut at the boundary is still whole when it is masked.
@@ -32,6 +34,8 @@ HEAD_BYTES: Final = journal.MAX_BODY_CHARS + 256
 # Polled by health checks and fetched by the docs page: there at debug level, not in the everyday log.
 QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/ui", "/openapi.json", CONTROL_BASE_PATH + "/ui"})
 QUIET_PREFIXES: Final = ("/ui/", CONTROL_BASE_PATH + "/ui/", CONTROL_BASE_PATH + "/openapi.")
+RECORDING_EXTENSION: Final = "sonarly.recording"
+"""`scope["extensions"]` key of the request's `Recording`, so the operation can journal within its transaction."""
 
 
 class BodyHead:
@@ -65,6 +69,7 @@ class Recording:
         self.held: Message | None = None
         self.journaled = False
         self.logged = False
+        scope.setdefault("extensions", {})[RECORDING_EXTENSION] = self
 
     def receive(self, receive: Receive) -> Receive:
         async def recorded() -> Message:
@@ -80,7 +85,7 @@ class Recording:
             if message["type"] == "http.response.start":
                 message = with_trace_id(message, self.trace_id)
                 self.status = message["status"]
-                if self._journaled():
+                if self._journaled() and not self.journaled:
                     self.held = message  # sent with the first body chunk, once the entry is written
                     return
             elif message["type"] == "http.response.body":
@@ -125,15 +130,7 @@ class Recording:
 
     def error_code(self) -> str | None:
         """The envelope's `error.code` of an error response (None for successes and non-envelope bodies)."""
-        if self.status is None or self.status < 400 or not self.response.head:
-            return None
-        try:
-            document = json.loads(self.response.head)
-        except ValueError:
-            return None
-        error = document.get("error") if isinstance(document, dict) else None
-        code = error.get("code") if isinstance(error, dict) else None
-        return code if isinstance(code, str) else None
+        return error_code(self.status, bytes(self.response.head))
 
     def fault(self) -> int | None:
         """The id of the injected fault that answered this request, if one did."""
@@ -158,30 +155,58 @@ class Recording:
                 self.scope["path"],
             )
 
+    def write_within(self, tx: Tx, clock: ClockState, status: int, payload: bytes) -> None:
+        """The entry of a response about to be sent, in the transaction that decided it: the 202 and its entry
+        commit together, without a transaction of their own (a third of the entry's cost), and the response then
+        leaves without another write. A database that fails here fails the request, which nothing has promised."""
+        self.journaled = True
+        self._record(tx, clock, status, journal.Body(payload[:HEAD_BYTES], len(payload)))
+
     def _write_entry(self) -> None:
-        headers = Headers(scope=self.scope)
-        caller = caller_of(self.scope)
         session: str = self.scope[SESSION_KEY]
         with self.runtime.store.transaction(session) as tx:
             clock = sessions.clock_if_exists(tx, session)
-            if clock is None:
-                return
-            entry = journal.JournalEntry(
-                at=self.wall,
-                method=self.scope["method"],
-                path=self.scope["path"],
-                status=self.status,
-                trace_id=self.trace_id,
-                idempotency_key=headers.get("idempotency-key"),
-                api_key_name=None if caller is None else caller.name,
-                code=self.error_code(),
-                fault=self.fault(),
-                duration_ms=(time.perf_counter() - self.started) * 1000,
-                mock_time=clock.now(self.wall),
-                request_body=self.request.body(),
-                response_body=self.response.body(),
-            )
-            journal.record(tx, session, entry, secrets=credentials(headers.get("authorization")))
+            if clock is not None:
+                self._record(tx, clock, self.status, self.response.body())
+
+    def _record(self, tx: Tx, clock: ClockState, status: int | None, response: Body | None) -> None:
+        headers = Headers(scope=self.scope)
+        caller = caller_of(self.scope)
+        entry = journal.JournalEntry(
+            at=self.wall,
+            method=self.scope["method"],
+            path=self.scope["path"],
+            status=status,
+            trace_id=self.trace_id,
+            idempotency_key=headers.get("idempotency-key"),
+            api_key_name=None if caller is None else caller.name,
+            code=error_code(status, response.head if response else b""),
+            fault=self.fault(),
+            duration_ms=(time.perf_counter() - self.started) * 1000,
+            mock_time=clock.now(self.wall),
+            request_body=self.request.body(),
+            response_body=response,
+        )
+        journal.record(tx, self.scope[SESSION_KEY], entry, secrets=credentials(headers.get("authorization")))
+
+
+def recording_of(scope: Scope) -> Recording | None:
+    """This request's record (Guards starts one for every HTTP request)."""
+    recording = scope.get("extensions", {}).get(RECORDING_EXTENSION)
+    return recording if isinstance(recording, Recording) else None
+
+
+def error_code(status: int | None, head: bytes) -> str | None:
+    """The envelope's `error.code` of an error response (None for successes and non-envelope bodies)."""
+    if status is None or status < 400 or not head:
+        return None
+    try:
+        document = json.loads(head)
+    except ValueError:
+        return None
+    error = document.get("error") if isinstance(document, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def with_trace_id(message: Message, trace_id: str) -> Message:

@@ -27,6 +27,8 @@ from mock_server.domain.sessions import (
 from mock_server.storage import Store, Tx, open_store
 
 CALLER = "sonarly.caller"
+FAULT_EXTENSION = "sonarly.fault"
+"""`scope["extensions"]` key holding the id of the fault that hit this request, for logs and the journal."""
 RUNTIME_KEY = "sonarly.runtime"
 SESSION_KEY = "sonarly.session"
 SESSION_HEADER = "x-mock-session"

@@ -52,7 +52,7 @@ def wrap_outcomes(monkeypatch: pytest.MonkeyPatch, change: Callable[[Outcome, st
 
 def with_data(outcome: Outcome, **changes: Any) -> Outcome:
     """The outcome with some members of its 202 data replaced."""
-    return Outcome({**outcome.data, **changes}, outcome.replayed)
+    return Outcome({**outcome.data, **changes}, outcome.replayed, outcome.clock)
 
 
 class RewriteJson:

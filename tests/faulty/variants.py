@@ -121,10 +121,10 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     def racy(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
         if key is not None:
             with store.transaction() as conn:
-                now = read_clock(conn, session).now()
-                replay = IdempotencyStore(conn, session, group_id).lookup(key, fingerprint(body), now)
+                clock = read_clock(conn, session)
+                replay = IdempotencyStore(conn, session, group_id).lookup(key, fingerprint(body), clock.now())
             if replay is not None:
-                return Outcome(replay.data, replayed=True)
+                return Outcome(replay.data, replayed=True, clock=clock)
             if in_flight[key] > 1:
                 time.sleep(1.0)
         skip.on = True
@@ -143,7 +143,7 @@ def keyless_deduplicated(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 
     def by_body(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
         outcome = original(store, session, group_id, body, key or f"keyless-{idempotency.fingerprint(body)}", *rest)
-        return Outcome({**outcome.data, "idempotencyKey": key}, outcome.replayed and key is not None)
+        return Outcome({**outcome.data, "idempotencyKey": key}, outcome.replayed and key is not None, outcome.clock)
 
     monkeypatch.setattr(handlers, "queue_response", by_body)
     return mock()
