@@ -1,21 +1,22 @@
 """The contract operation's hot path: compiled from the spec at start-up, for the requests the full path accepts.
 
-Why: a valid request through connexion's stack costs about 0.2 ms of per-request framework work (routing twice,
+Why: a request through connexion's stack costs about 0.2 ms of per-request framework work (routing twice,
 security, validator objects, scope copies) for answers the spec fixes in advance; the domain needs a fraction
 of that. Connexion stays the spec-driven router and validator: this layer reads connexion's own loaded
-operation once (route, bearer scheme, parameter rules, the body schema, compiled by jsonschema-rs) and serves a
-request only when every one of those rules accepts it. Every other request goes on, unchanged, to the full
-path (its body replayed byte for byte), which words the refusal::
+operation once (route, bearer scheme, parameter rules, body schema) and serves a request only when routing,
+the bearer key, the parameters and the media type all accept it and no fault is pending. Every other request
+goes on, unchanged, to the full path (its body replayed byte for byte), which words the refusal::
 
     Guards (trace id, session, journal, log, bounds)
-      -> FastPath -- accepted by route, bearer, parameters, media type and body --> rate limit -> domain
-           |                                                                      (202, replay, 409, 422, 429)
-           +-- anything else: unusual (Prefer, query, Expect, encodings, repeated headers), invalid,
-               unknown or refused key, a fault pending --> connexion's full path, unchanged
+      -> FastPath -- route, key, group, parameters, media type accepted, no fault pending --> read the body
+           |            -> rate limit (429) -> body problems (400, every one listed) -> domain (202, replay, 409, 422)
+           +-- anything else: unusual (Prefer, query, Expect, encodings, repeated headers), invalid parameters,
+               an unknown or refused key, a pending fault, the session cap --> connexion's full path, unchanged
 
 Before it hands over, it has changed nothing: the checks up to the body are reads; the session is admitted
-(created or touched, which the full path would do the same) only once the request is known to be valid, and
-the rate limiter's token is taken only after that, so a request pays it once whichever path answers.
+(created or touched, as the full path would) only once the request is known to be the fast path's, and the rate
+limiter's token is taken after that, so a request pays it once whichever path answers. Its answers come from the
+code the full path runs (`charge`, `body_problems`, `handlers.answer`), in the contract's order of checks.
 tests/http/test_fast_path_differential.py holds both paths to the same answers and the same stored state.
 """
 
@@ -26,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema_rs
 from connexion.operations import OpenAPIOperation
 from connexion.resolver import Resolver
 from connexion.spec import Specification
@@ -35,12 +35,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.domain import faults
 from mock_server.domain.access import Caller, authenticate, authorize
 from mock_server.domain.errors import MockError
-from mock_server.http.envelope import send_json
 from mock_server.http.gate import charge
 from mock_server.http.guards import send_envelope
-from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, queue
+from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer
 from mock_server.http.runtime import CALLER, SESSION_KEY, Runtime
-from mock_server.http.validation import BodyProblem, fast_validator, parameter_problems, strict_json
+from mock_server.http.validation import BodyProblem, body_problems, parameter_problems, problems_error, strict_json
 from openapi import CONTRACT_SPEC
 
 JSON_MEDIA_TYPES = frozenset(
@@ -64,7 +63,7 @@ class CompiledOperation:
     method: str
     route: re.Pattern[str]
     parameters: tuple[dict[str, Any], ...]
-    body: jsonschema_rs.Validator
+    body_schema: dict[str, Any]
 
 
 def compile_operation(spec_path: Any = CONTRACT_SPEC, operation_id: str = CONTRACT_OPERATION) -> CompiledOperation:
@@ -100,8 +99,16 @@ def _compiled(operation: OpenAPIOperation, template: str) -> CompiledOperation:
         operation.method.upper(),
         re.compile(pattern),
         parameters,
-        fast_validator(operation.body_schema("application/json")),
+        operation.body_schema("application/json"),
     )
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A body read in full: its value and what is wrong with it (nothing: the operation accepts it)."""
+
+    body: Any
+    problems: list[str]
 
 
 @dataclass(frozen=True)
@@ -130,28 +137,23 @@ class FastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         candidate = self.candidate(scope) if scope["type"] == "http" else None
-        if candidate is None:
-            await self.app(scope, receive, send)
-            return
-        session: str = scope[SESSION_KEY]
-        caller = self.caller(session, candidate)
-        if caller is None:
+        caller = None if candidate is None else self.caller(scope[SESSION_KEY], candidate)
+        if candidate is None or caller is None:
             await self.app(scope, receive, send)
             return
         messages, problem = await _read_body(receive)
-        body = self.accepted_body(messages) if problem is None else None
-        if body is None or not self.admitted(session):
+        judged = self.judge(messages) if problem is None else None
+        if judged is None or not self.admitted(scope[SESSION_KEY]):
             await self.app(scope, _replaying(messages, problem, receive), send)
             return
         scope["extensions"][CALLER] = caller
-        group_id = candidate.path_params["accountGroupId"]
         try:
-            charge(self.runtime, session, caller)
-            reply = queue(self.runtime, session, group_id, body, candidate.idempotency_key)
+            charge(self.runtime, scope[SESSION_KEY], caller)
+            if judged.problems:
+                raise problems_error(scope, judged.problems)
+            await answer(scope, send, candidate.path_params["accountGroupId"], judged.body, candidate.idempotency_key)
         except MockError as exc:
             await send_envelope(send, exc)
-            return
-        await send_json(send, reply.status, reply.body, reply.headers)
 
     def candidate(self, scope: Scope) -> Candidate | None:
         """Route, method and headers as the operation takes them; None hands the request over."""
@@ -196,15 +198,15 @@ class FastPath:
             return None
         return caller
 
-    def accepted_body(self, messages: list[Message]) -> dict[str, Any] | None:
-        """The body, when it is strict JSON the operation's schema accepts; None hands over."""
+    def judge(self, messages: list[Message]) -> Judged | None:
+        """The body and every problem the 400 would list (none: accepted); None hands over."""
         if not messages or messages[-1]["type"] != "http.request":
             return None  # the client went away mid-body: the full path sees what it saw
         try:
             body = strict_json(b"".join(message.get("body", b"") for message in messages))
-        except BodyProblem:
-            return None
-        return body if isinstance(body, dict) and self.operation.body.is_valid(body) else None
+        except BodyProblem as exc:
+            return Judged(None, [str(exc)])
+        return Judged(body, body_problems(self.operation.body_schema, body))
 
     def admitted(self, session: str) -> bool:
         """The session is created or touched as the full path would; past the session cap the full path answers."""

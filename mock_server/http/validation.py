@@ -156,6 +156,16 @@ def _plain(kind: str | None, value: t.Any, error: ValidationError) -> str:
     return words.get(str(kind), lambda: f"does not satisfy the rule {kind}")()
 
 
+def body_problems(schema: dict[str, t.Any], body: t.Any) -> list[str]:
+    """Every problem of a parsed body, one line each in the 400's words; none when the schema accepts it.
+    The compiled validator decides "valid" in a microsecond; the Python one words the problems of the rest."""
+    if body is None:
+        return ["body: required (a JSON object)"]
+    if VALIDATORS.fast(schema).is_valid(body):
+        return []
+    return [line for error in VALIDATORS.python(schema).iter_errors(body) for line in describe(error)]
+
+
 def _reject_constant(name: str) -> t.NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -227,14 +237,9 @@ class EnvelopeBodyValidator(JSONRequestBodyValidator):
         return parse_json(scope, b"".join([chunk async for chunk in stream]))
 
     def _validate(self, body: t.Any) -> dict | None:
-        scope = self._scope
-        if body is None:
-            raise_problems(scope, ["body: required (a JSON object)"])
-        if VALIDATORS.fast(self._schema).is_valid(body) and not _pending(scope):
-            return None
-        problems = [line for error in VALIDATORS.python(self._schema).iter_errors(body) for line in describe(error)]
-        if problems or _pending(scope):
-            raise_problems(scope, problems)
+        problems = body_problems(self._schema, body)
+        if problems or _pending(self._scope):
+            raise_problems(self._scope, problems)
         return None
 
 
