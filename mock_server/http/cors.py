@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.config import MockConfig
 from mock_server.domain.errors import MockError
@@ -78,7 +78,10 @@ class AudienceCors:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_control(scope["path"]):
-            await self.api(scope, receive, send)
+            if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+                await self.app(scope, receive, vary_origin(send))  # no browser asked: no CORS to decide
+            else:
+                await self.api(scope, receive, send)
             return
         headers = Headers(scope=scope)
         if self.control_hosts is not None and not host_allowed(headers.get("host"), self.control_hosts):
@@ -93,6 +96,28 @@ class AudienceCors:
             await refuse(send, foreign_origin(origin, "call"))
         else:
             await self.app(scope, receive, send)  # answered, but without CORS headers the page cannot read it
+
+
+def vary_origin(send: Send) -> Send:
+    """What Starlette's CORS does to the response of a request without `Origin`: `Vary: Origin`, joined with any
+    `Vary` the app set (in the first one's place), so a cache never serves it to a page that sends an Origin.
+    Done here without Starlette's per-message header objects, on every API request that no browser sent."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            at = [i for i, (name, _) in enumerate(headers) if name.lower() == b"vary"]
+            value = b", ".join([*(headers[i][1] for i in at), b"Origin"])
+            for i in reversed(at[1:]):
+                del headers[i]
+            if at:
+                headers[at[0]] = (b"vary", value)
+            else:
+                headers.append((b"vary", value))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
 
 
 def foreign_origin(origin: str, verb: str) -> MockError:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from urllib.parse import urljoin
 
 import httpx
 import pytest
 from helpers import add_fault, assert_error, assert_ok, bearer, freeze, group_path, post
+from starlette.middleware.cors import CORSMiddleware
 
+from mock_server.http.cors import vary_origin
 from support.mock_fixtures import API_KEY, RESPONSES_PATH
 from support.mock_process import MockProcess
 
@@ -303,3 +306,44 @@ def test_a_named_host_or_a_control_token_lets_other_names_in(extra):
         if extra[0] == "--control-host":
             other = httpx.get(f"{server.base_url}/__mock/clock", headers={"Host": f"evil.example:{port}"})
             assert_error(other, 403, "FORBIDDEN")
+
+
+def test_a_response_to_a_request_without_origin_varies_on_origin(api, bare):
+    """A cache in front of the mock must not hand a response without CORS headers to a page that sends an Origin:
+    every API response says `Vary: Origin`, once, as Starlette's CORS says it (the mock writes it itself when no
+    Origin was sent)."""
+    for response in (post(api, key="vary-key"), post(bare), api.get(RESPONSES_PATH)):
+        assert response.headers.get_list("vary") == ["Origin"], response.headers
+        assert "access-control-allow-origin" not in response.headers
+    with_origin = post(api, headers={"Origin": ORIGIN}, key="vary-key-2")
+    assert "access-control-allow-origin" in with_origin.headers
+
+
+def test_vary_origin_joins_the_vary_the_app_set_as_starlette_does() -> None:
+    start = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"vary", b"Accept"), (b"x-a", b"1"), (b"vary", b"Cookie")],
+    }
+
+    async def app(scope, receive, send):
+        await send({**start, "headers": list(start["headers"])})
+
+    def run(wrapped) -> list:
+        sent: list = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/v1/x", "headers": []}
+        asyncio.run(wrapped(scope, None, send))
+        return sent[0]["headers"]
+
+    async def ours(scope, receive, send):
+        await app(scope, receive, vary_origin(send))
+
+    assert (
+        run(ours)
+        == run(CORSMiddleware(app, allow_origins=["*"]))
+        == [(b"vary", b"Accept, Cookie, Origin"), (b"x-a", b"1")]
+    )
