@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -28,11 +29,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 SPEC = ROOT / "openapi" / "sonarly.yaml"
 LUA = BENCH / "unique_keys.lua"
+EXPECT_LUA = BENCH / "expect_status.lua"
 RESULTS = BENCH / "RESULTS.md"
 PRISM_DIR = BENCH / ".prism"
 PRISM_VERSION = "5.16.0"
 WRK_ARGS = ("sk_test_acme_writer", "ag_acme", "prs_ada_lovelace")
 PATH = "/v1/accounts/ag_acme/messages/responses"
+ERROR_STATUS = {"invalid": 400, "unauthorized": 401, "conflict": 409, "not-connected": 409}
+"""The error workloads (bench/expect_status.lua) and the one status each must get; the mock only (Prism does not
+model keys, state or every problem of a body)."""
+NOT_CONNECTED_PROSPECT = "prs_grace_hopper"
+"""The demo's prospect who is not connected and has no chat, so a direct message to her is a 409."""
 SERVER_CORE = "0"
 WRK_CORE = "1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -202,12 +209,17 @@ def start_mock(
     return Server(name, port, process)
 
 
-def start_prism(binary: Path, cores: str = SERVER_CORE) -> Server:
-    """Prism on the same spec, default logging, output discarded (as most teams would run it)."""
+PRISM_QUIET = "prism -v error"
+
+
+def start_prism(binary: Path, cores: str = SERVER_CORE, quiet: bool = False) -> Server:
+    """Prism on the same spec, output discarded: default logging (as most teams would run it), or with `quiet`
+    `-v error`, which skips its per-request log lines and is its fastest setting."""
     port = free_port()
-    process = spawn(["taskset", "-c", cores, str(binary), "mock", str(SPEC), "-p", str(port), "-h", "127.0.0.1"])
+    argv = ["taskset", "-c", cores, str(binary), "mock", str(SPEC), "-p", str(port), "-h", "127.0.0.1"]
+    process = spawn([*argv, "-v", "error"] if quiet else argv)
     wait_ready(process, port, PATH)
-    return Server("prism", port, process)
+    return Server(PRISM_QUIET if quiet else "prism", port, process)
 
 
 # --- CPU accounting ----------------------------------------------------------------------------------
@@ -235,6 +247,19 @@ def _tree(root: int) -> list[int]:
     return found
 
 
+def rss_bytes(root: int) -> int:
+    """VmRSS summed over the process tree (a worker's memory counts too); pages shared between them count twice."""
+    total = 0
+    for pid in _tree(root):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if found := re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE):
+            total += int(found.group(1)) * 1024
+    return total
+
+
 def cpu_seconds(root: int) -> float:
     """utime+stime+cutime+cstime (stat fields 14-17) summed over the process tree, in seconds."""
     ticks = 0
@@ -249,6 +274,7 @@ def cpu_seconds(root: int) -> float:
 
 BENCH_LINE = re.compile(r"BENCH requests=(\d+) errors_status=(\d+) p50_us=(\d+) p99_us=(\d+)")
 RPS_LINE = re.compile(r"Requests/sec:\s+([\d.]+)")
+WRONG_LINE = re.compile(r"wrong_status=(\d+)")
 SOCKET_LINE = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
@@ -265,20 +291,28 @@ class Round:
     non_2xx: int
     socket_errors: int
     cpu_ms_per_request: float
+    wrong_status: int | None = None
+    """Error workloads only: answers other than the expected status and body (their non-2xx is every answer)."""
 
     def line(self) -> str:
+        checked = f"non-2xx {self.non_2xx:<4}" if self.wrong_status is None else f"wrong-status {self.wrong_status:<4}"
         return (
-            f"{self.server:<14} {self.workload:<9} {self.rps:9.0f} req/s  p50 {self.p50_ms:7.2f} ms  "
-            f"p99 {self.p99_ms:7.2f} ms  non-2xx {self.non_2xx:<4} sock-err {self.socket_errors:<3} "
+            f"{self.server:<14} {self.workload:<13} {self.rps:9.0f} req/s  p50 {self.p50_ms:7.2f} ms  "
+            f"p99 {self.p99_ms:7.2f} ms  {checked} sock-err {self.socket_errors:<3} "
             f"CPU {self.cpu_ms_per_request:.3f} ms/req"
         )
 
 
 def wrk_command(url: str, duration: int, connections: int, workload: str) -> list[str]:
-    extra = ["replay"] if workload == "replay" else []
+    """wrk on its own core; `stateful` and `replay` through unique_keys.lua, error workloads through
+    expect_status.lua, which also checks every answer against the workload's status."""
+    script, script_args = LUA, [*WRK_ARGS, *(["replay"] if workload == "replay" else [])]
+    if workload in ERROR_STATUS:
+        prospect = NOT_CONNECTED_PROSPECT if workload == "not-connected" else WRK_ARGS[2]
+        script, script_args = EXPECT_LUA, [*WRK_ARGS[:2], prospect, workload, str(ERROR_STATUS[workload])]
     return [
         "taskset", "-c", WRK_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
-        "-s", str(LUA), url, "--", *WRK_ARGS, *extra,
+        "-s", str(script), url, "--", *script_args,
     ]  # fmt: skip
 
 
@@ -304,7 +338,9 @@ def run_round(server: Server, workload: str, duration: int, connections: int) ->
     used = cpu_seconds(server.process.pid) - before
     requests, non_2xx, p50, p99, rps, socket_errors = parse_wrk(done.stdout)
     cpu = used * 1000 / requests if requests else float("nan")
-    return Round(server.name, workload, rps, p50, p99, requests, non_2xx, socket_errors, cpu)
+    wrong = WRONG_LINE.search(done.stdout)
+    wrong_status = int(wrong.group(1)) if wrong else None
+    return Round(server.name, workload, rps, p50, p99, requests, non_2xx, socket_errors, cpu, wrong_status)
 
 
 @dataclass(frozen=True)
@@ -321,6 +357,7 @@ class Summary:
     non_2xx: int
     socket_errors: int
     requests: int
+    wrong_status: int | None = None
 
 
 def summarize(rounds: Sequence[Round]) -> Summary:
@@ -336,6 +373,7 @@ def summarize(rounds: Sequence[Round]) -> Summary:
         sum(r.non_2xx for r in rounds),
         sum(r.socket_errors for r in rounds),
         sum(r.requests for r in rounds),
+        None if first.wrong_status is None else sum(r.wrong_status or 0 for r in rounds),
     )
 
 
@@ -371,4 +409,4 @@ def command_line() -> str:
     """The command as typed, relative to the repository, for RESULTS.md."""
     script = Path(sys.argv[0]).resolve()
     shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
-    return " ".join(["python", str(shown), *sys.argv[1:]])
+    return shlex.join(["python", str(shown), *sys.argv[1:]])
