@@ -216,7 +216,14 @@ class TextFormatter(logging.Formatter):
 
 def _stamp(created: float) -> str:
     """Local wall time with milliseconds, as a person at the terminal reads the clock."""
-    return time.strftime("%H:%M:%S", time.localtime(created)) + f".{int(created * 1000) % 1000:03d}"
+    global _second_shown
+    second, shown = _second_shown
+    if int(created) != second:  # thousands of lines share a second: format it once
+        second, shown = _second_shown = int(created), time.strftime("%H:%M:%S", time.localtime(created))
+    return f"{shown}.{int(created * 1000) % 1000:03d}"
+
+
+_second_shown: tuple[int, str] = (-1, "")
 
 
 class JsonFormatter(logging.Formatter):

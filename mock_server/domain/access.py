@@ -13,7 +13,7 @@ from mock_server.storage.base import Tx
 REQUIRED_PERMISSION = "messages:write"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Caller:
     """The authenticated key, named by its fixture name and digest; the value itself is not kept."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClockState:
     """Stored as two numbers so that every worker sharing the database computes the same `now`."""
 

@@ -28,13 +28,13 @@ CACHED = 32
 """Parsed datasets kept per process; a miss re-reads and re-parses one document (milliseconds)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     name: str
     schedule: SendingSchedule
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProspectData:
     connected: bool
     inmail_eligible: bool

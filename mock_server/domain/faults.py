@@ -25,7 +25,7 @@ RETRY_AFTER_STATUSES = (429, 503, 504)
 DEFAULT_RETRY_AFTER = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fault:
     """What one hit does to one request."""
 
@@ -36,7 +36,7 @@ class Fault:
     latency_ms: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FaultRule:
     """A rule as the control API describes it (already validated against the control schema)."""
 

@@ -33,7 +33,7 @@ MAX_SEQ: Final = 2**63 - 1  # SQLite's largest integer: a larger `since` means "
 _STATUS_FILTER: Final = re.compile(r"([1-5])(?:([0-9]{2})|[xX]{2})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Body:
     """The first bytes of a body, as the recorder kept them, and the size of the whole body in bytes."""
 
@@ -41,7 +41,7 @@ class Body:
     size: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JournalEntry:
     at: float
     method: str
@@ -63,7 +63,7 @@ class JournalEntry:
         return self.api_key_name is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JournalFilter:
     """Which entries a reader wants; every field narrows, None means any."""
 

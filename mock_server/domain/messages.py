@@ -13,7 +13,7 @@ from mock_server.storage.base import Tx
 from mock_server.storage.rows_messages import MessageRow
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     prospect_id: str
     channel: str

@@ -15,7 +15,7 @@ FASTEST_PER_SECOND = 100_000.0  # 100000/s: faster is no limit at all for one ca
 _UNITS = {"s": 1.0, "sec": 1.0, "": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RateLimit:
     per_second: float
     burst: int

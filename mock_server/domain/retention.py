@@ -16,7 +16,7 @@ BATCH = 200
 PASS_EVERY = 50
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Retention:
     """How long sent messages stay listed (mock clock); keys always last 24 h after their 202."""
 

@@ -37,7 +37,7 @@ _SAMPLE_STEP = 6 * 3600
 _UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendingSchedule:
     timezone: str = "UTC"
     days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
@@ -64,7 +64,7 @@ class SendingSchedule:
         return datetime.fromtimestamp(instant, tz=self.zone).date()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Slot:
     at: float
     local_day: date

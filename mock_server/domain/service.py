@@ -23,7 +23,7 @@ from mock_server.storage.base import Store, Tx
 DEFAULT_RETENTION = Retention()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     data: dict[str, Any]
     replayed: bool
@@ -31,7 +31,7 @@ class Outcome:
     """The session's clock as this request saw it (the journal dates its entry by it)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProspectState:
     connected: bool
     inmail_eligible: bool

@@ -30,7 +30,7 @@ RETRY_WITHOUT_EXPIRY = 60
 """Retry-After past the cap when no session ever expires (only deleting one frees a place)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionLimits:
     max_sessions: int = 1000
     idle_seconds: float | None = 24 * 3600
@@ -57,7 +57,7 @@ class SessionLimitReached(CatalogueError):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenSession:
     name: str
     dataset: Dataset

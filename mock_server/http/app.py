@@ -88,7 +88,7 @@ def _probes(runtime: Runtime) -> dict[str, Callable[[], Response]]:
 PROBES = ("healthz", "readyz")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One step of judging an API request: what it decides, what a refusal answers, which layer decides."""
 

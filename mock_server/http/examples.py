@@ -19,14 +19,14 @@ from openapi import CONTRACT_SPEC, follow_ref
 OPERATION_PATH = "/v1/accounts/{accountGroupId}/messages/responses"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Example:
     status: int
     name: str
     body: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocumentedExamples:
     by_status: dict[int, tuple[Example, ...]]
     by_name: dict[str, Example]

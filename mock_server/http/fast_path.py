@@ -55,7 +55,7 @@ UNUSUAL = (b"prefer", b"expect", b"content-encoding", b"transfer-encoding")
 """Present: the full path decides (a documented example, `100 Continue`, an encoded or chunked body)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompiledOperation:
     """What the fast path needs of one operation, read once from connexion's loaded specification."""
 
@@ -103,7 +103,7 @@ def _compiled(operation: OpenAPIOperation, template: str) -> CompiledOperation:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Judged:
     """A body read in full: its value and what is wrong with it (nothing: the operation accepts it)."""
 
@@ -111,7 +111,7 @@ class Judged:
     problems: list[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A request whose route, headers and parameters the operation accepts; its body and caller still to check."""
 

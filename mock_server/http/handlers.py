@@ -28,7 +28,7 @@ CONTRACT_OPERATION = "queueScheduledMessageResponse"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     status: int
     body: dict[str, Any]

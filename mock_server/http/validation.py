@@ -55,8 +55,9 @@ class SchemaValidators:
     tests/test_fast_validation.py holds the two to the same verdicts.
 
     Connexion hands the same schema object to every request of an operation, so entries are keyed by
-    `id(schema)`; each entry keeps its schema alive and is checked by identity, and the cache is bounded (least
-    recently used first out), so apps built and dropped (tests do) neither leak nor get a stale validator.
+    `id(schema)`; each entry keeps its schema alive and is checked by identity, and the cache is bounded (first in,
+    first out: a hit costs a lookup and nothing more), so apps built and dropped (tests do) neither leak
+    nor get a stale validator.
     """
 
     def __init__(self, capacity: int = 256) -> None:
@@ -84,9 +85,9 @@ class SchemaValidators:
         if entry is None or entry[0] is not schema:
             entry = (schema, None, None)
             self._entries[id(schema)] = entry
+            self._entries.move_to_end(id(schema))
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
-        self._entries.move_to_end(id(schema))
         return entry
 
 
