@@ -186,10 +186,14 @@ def _shown(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _as_value(text: str | None) -> Any:
-    """A JSON body comes back as JSON (easier to read and to filter with jq); anything else as its text."""
+    """A JSON body comes back as JSON (easier to read and to filter with jq); anything else as its text, and so
+    does JSON that could not be sent back as parsed: nested past Python's recursion limit, or holding a lone
+    UTF-16 surrogate escape (`"\\ud800"`), which no UTF-8 response can carry."""
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        value = json.loads(text)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # what the journal's response will do with it
+    except (ValueError, RecursionError, UnicodeEncodeError):
         return text
+    return value

@@ -202,6 +202,26 @@ def test_bodies_are_cut_with_a_marker_and_keys_in_them_are_redacted(api, control
     assert API_KEY not in raw and "sk_live_" not in raw and "sk_test_" not in raw
 
 
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (
+            b'{"prospectId": "prs_ada_lovelace", "message": "\\ud800"}',
+            "a lone surrogate escape no UTF-8 response carries",
+        ),
+        (b"[" * 3000 + b"]" * 3000, "nesting past Python's recursion limit"),
+        (b"[" * 990 + b"]" * 990, "nesting just under it"),
+    ],
+)
+def test_the_journal_shows_a_body_it_cannot_send_back_as_json_as_text(api, control, raw, why):
+    refused = api.post(RESPONSES_PATH, content=raw, headers={"Content-Type": "application/json"})
+    assert_error(refused, 400, "VALIDATION_ERROR")
+    listed = control.get("/journal", params={"limit": 1})
+    assert listed.status_code == 200, why
+    body = listed.json()["data"]["entries"][0]["requestBody"]
+    assert body == raw.decode() or isinstance(body, list), why
+
+
 def test_filters_by_status_class_code_path_and_idempotency_key(api, control):
     assert_accepted(post(api, key="a"))
     assert_error(post(api, {**DM_BODY, "message": "other"}, key="a"), 409, "IDEMPOTENCY_CONFLICT")
