@@ -69,6 +69,7 @@ class Guards:
         # (Runtime.admit), so /healthz, 404s, 401s and 403s cannot grow the store.
         scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
         scope["path"] = opaque_path(scope)
+        scope["headers"] = lowercase_media_type(scope["headers"])
         path = scope["path"]
         if path.startswith(CONTROL_PREFIX) and not is_public_page(path):
             _require_control_token(self.runtime.config.control_token, headers.get("authorization"))
@@ -132,6 +133,19 @@ def _require_control_token(expected: str | None, authorization: str | None) -> N
 
 def _is_chunked(headers: Headers) -> bool:
     return "content-length" not in headers and "chunked" in headers.get("transfer-encoding", "").lower()
+
+
+def lowercase_media_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`Content-Type: Application/JSON` as `application/json` (media types are case-insensitive, RFC 9110): connexion
+    matches them case-sensitively and skipped the body's validation for any other spelling, so an invalid body
+    reached the operation (a 202 for an empty message, a 500 for `[]`). Parameters are left as they are."""
+    for index, (name, value) in enumerate(headers):
+        if name == b"content-type":
+            media, separator, parameters = value.partition(b";")
+            if media != media.lower():
+                headers = list(headers)
+                headers[index] = (name, media.lower() + separator + parameters)
+    return headers
 
 
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")

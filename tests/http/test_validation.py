@@ -16,8 +16,10 @@ from helpers import (
     post,
     raw_send,
 )
+from starlette.testclient import TestClient
 
 from contract_rules import BODY_RULES, IDEMPOTENCY_KEY_CASES, BodyRule, IdempotencyKeyCase, dm, inmail, without
+from mock_server import MockConfig, create_app
 from support.mock_fixtures import API_KEY, CONVERSATION, RESPONSES_PATH
 
 ONE_MIB = 1024 * 1024
@@ -130,6 +132,20 @@ def test_json_body_without_content_type_is_400_and_schedules_nothing(mock_url, c
 
 def test_json_with_charset_is_accepted(api):
     assert_accepted(post(api, headers={"Content-Type": "application/json; charset=utf-8"}))
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "full-path"])
+@pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/json; charset=utf-8"])
+def test_a_media_type_in_another_case_is_json_and_validated_as_such(content_type, fast_path):
+    """Media types are case-insensitive: any spelling is JSON, and its body is checked like any other, on both
+    paths (once, the full path skipped the body's validation: an empty message was scheduled, `[]` was a 500)."""
+    with TestClient(create_app(MockConfig(rate_limit="off", fast_path=fast_path))) as client:
+        sent = {"Content-Type": content_type, **bearer(API_KEY)}
+        empty = client.post(RESPONSES_PATH, content=json.dumps({**DM_BODY, "message": ""}), headers=sent)
+        assert "message" in assert_error(empty, 400, "VALIDATION_ERROR")["details"]
+        assert_error(client.post(RESPONSES_PATH, content=b"[]", headers=sent), 400, "VALIDATION_ERROR")
+        assert client.get("/__mock/accounts/ag_acme/messages").json()["data"]["messages"] == []  # nothing stored
+        assert_accepted(client.post(RESPONSES_PATH, content=VALID_JSON, headers=sent))
 
 
 def test_body_over_one_mib_is_400_and_the_server_still_answers(api):
