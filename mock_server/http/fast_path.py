@@ -3,21 +3,21 @@
 Why: a request through connexion's stack costs about 0.2 ms of per-request framework work (routing twice,
 security, validator objects, scope copies) for answers the spec fixes in advance; the domain needs a fraction
 of that. Connexion stays the spec-driven router and validator: this layer reads connexion's own loaded
-operation once (route, bearer scheme, parameter rules, body schema) and serves a request only when routing,
-the bearer key, the parameters and the media type all accept it and no fault is pending. Every other request
-goes on, unchanged, to the full path (its body replayed byte for byte), which words the refusal::
+operation once (route, bearer scheme, parameter rules, body schema) and takes a request only when routing,
+the bearer key and its group, the parameters and the media type all accept it, no fault is pending and the
+session may be used. Every other request goes on, untouched (its body unread), to the full path::
 
     Guards (trace id, session, journal, log, bounds)
-      -> FastPath -- route, key, group, parameters, media type accepted, no fault pending --> read the body
-           |            -> rate limit (429) -> body problems (400, every one listed) -> domain (202, replay, 409, 422)
+      -> FastPath -- route, key, group, parameters, media type, no pending fault, session admitted -->
+           |            rate limit (429) -> read the body -> its problems (400, every one) -> domain (202, 409, 422)
            +-- anything else: unusual (Prefer, query, Expect, encodings, repeated headers), invalid parameters,
                an unknown or refused key, a pending fault, the session cap --> connexion's full path, unchanged
 
-Before it hands over, it has changed nothing: the checks up to the body are reads; the session is admitted
-(created or touched, as the full path would) only once the request is known to be the fast path's, and the rate
-limiter's token is taken after that, so a request pays it once whichever path answers. Its answers come from the
-code the full path runs (`charge`, `body_problems`, `handlers.answer`), in the contract's order of checks.
-tests/http/test_fast_path_differential.py holds both paths to the same answers and the same stored state.
+Before it hands over, it has changed nothing: the checks are reads (admitting the session, which it does last,
+refuses without writing), so the full path meets the request as it came. Once taken, the request is answered in
+the contract's order with the code the full path runs (`charge`, `body_problems`, `handlers.answer`), and its
+body is read only after the rate limit, as connexion reads it. tests/http/test_fast_path_differential.py holds
+both paths to the same answers and the same stored state.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 from connexion.operations import OpenAPIOperation
 from connexion.resolver import Resolver
 from connexion.spec import Specification
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.domain import faults
 from mock_server.domain.access import Caller, authenticate, authorize
@@ -104,14 +104,6 @@ def _compiled(operation: OpenAPIOperation, template: str) -> CompiledOperation:
 
 
 @dataclass(frozen=True, slots=True)
-class Judged:
-    """A body read in full: its value and what is wrong with it (nothing: the operation accepts it)."""
-
-    body: Any
-    problems: list[str]
-
-
-@dataclass(frozen=True, slots=True)
 class Candidate:
     """A request whose route, headers and parameters the operation accepts; its body and caller still to check."""
 
@@ -136,22 +128,18 @@ class FastPath:
         return cls(app, runtime, compile_operation())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The contract's order: key and group (read above), the session admitted, the rate limit, the body's
+        problems (400), then the domain; the body is read only once the request is the fast path's to answer."""
         candidate = self.candidate(scope) if scope["type"] == "http" else None
         caller = None if candidate is None else self.caller(scope[SESSION_KEY], candidate)
-        if candidate is None or caller is None:
+        if candidate is None or caller is None or not self.admitted(scope[SESSION_KEY]):
             await self.app(scope, receive, send)
-            return
-        messages, problem = await _read_body(receive)
-        judged = self.judge(messages) if problem is None else None
-        if judged is None or not self.admitted(scope[SESSION_KEY]):
-            await self.app(scope, _replaying(messages, problem, receive), send)
             return
         scope["extensions"][CALLER] = caller
         try:
             charge(self.runtime, scope[SESSION_KEY], caller)
-            if judged.problems:
-                raise problems_error(scope, judged.problems)
-            await answer(scope, send, candidate.path_params["accountGroupId"], judged.body, candidate.idempotency_key)
+            body = self.accepted_body(scope, await _read_body(receive))
+            await answer(scope, send, candidate.path_params["accountGroupId"], body, candidate.idempotency_key)
         except MockError as exc:
             await send_envelope(send, exc)
 
@@ -198,15 +186,17 @@ class FastPath:
             return None
         return caller
 
-    def judge(self, messages: list[Message]) -> Judged | None:
-        """The body and every problem the 400 would list (none: accepted); None hands over."""
-        if not messages or messages[-1]["type"] != "http.request":
-            return None  # the client went away mid-body: the full path sees what it saw
+    def accepted_body(self, scope: Scope, raw: bytes) -> dict[str, Any]:
+        """The body, when it is strict JSON the operation's schema accepts; else the 400 listing every problem,
+        in the full path's words."""
         try:
-            body = strict_json(b"".join(message.get("body", b"") for message in messages))
+            body = strict_json(raw)
         except BodyProblem as exc:
-            return Judged(None, [str(exc)])
-        return Judged(body, body_problems(self.operation.body_schema, body))
+            raise problems_error(scope, [str(exc)]) from None
+        problems = body_problems(self.operation.body_schema, body)
+        if problems:
+            raise problems_error(scope, problems)
+        return body
 
     def admitted(self, session: str) -> bool:
         """The session is created or touched as the full path would; past the session cap the full path answers."""
@@ -229,29 +219,12 @@ def _header(headers: dict[bytes, bytes], name: str) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
-async def _read_body(receive: Receive) -> tuple[list[Message], MockError | None]:
-    """Every message up to the body's end (or the client's disconnect), kept to replay if the request is handed
-    over, and the refusal Guards raised while reading (a body past the limit), replayed in its turn."""
-    messages: list[Message] = []
+async def _read_body(receive: Receive) -> bytes:
+    """The whole body (Guards bounds it; past the limit its receive raises the 400). A client that leaves
+    mid-body ends it where it left, as connexion's validator reads it: whatever it gets is no longer sent."""
+    chunks = []
     while True:
-        try:
-            message = await receive()
-        except MockError as exc:
-            return messages, exc
-        messages.append(message)
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return messages, None
-
-
-def _replaying(messages: list[Message], problem: MockError | None, receive: Receive) -> Receive:
-    """The messages already read, in order, then the refusal met while reading, then the connection's own."""
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        if problem is not None:
-            raise problem
-        return await receive()
-
-    return replay
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
