@@ -12,6 +12,8 @@ Everything else a stranger can stretch is bounded here, per connection:
 - the gaps inside a body: a body that stops arriving for `body_timeout_seconds` ends the request with a
   400 envelope, and the connection is closed.
 
+A response leaves in one write (`CoalescingTransport`), not uvicorn's two.
+
 uvicorn's parser also refuses some requests before any application code runs (a DEL byte in a header, a
 Content-Length too large to parse) and answers them in plain text; clients of this mock expect the
 envelope on every response, so this subclass writes one instead.
@@ -83,6 +85,44 @@ class Deadline:
         self.on_expiry()
 
 
+class CoalescingTransport:
+    """The connection's transport, writing what one step of the event loop wrote as one system call.
+
+    Why: uvicorn writes a response's status line and headers, then its body, each with its own `send` system call;
+    on this kind of VM a system call costs as much as a tenth of an accepted request (bench/RESULTS.md). Writes are
+    kept until the step ends (`call_soon`) and go out joined; `close` sends them first, `abort` drops them, as a
+    reset drops what the kernel had not sent. Everything else is the transport's own.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     _header_bytes = 0
     _headers_done = 0
@@ -100,7 +140,7 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._header_deadline = Deadline(self.loop, self._headers_late)
         self._body_deadline = Deadline(self.loop, self._body_late)
-        super().connection_made(transport)
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._start_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
