@@ -18,8 +18,9 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import IO
 
 from mock_server.storage.base import SCHEMA_VERSION, StateFileError, Store, Tx
@@ -152,47 +153,79 @@ class SqliteStore(Store):
             self.close()
             raise StateFileError(_unusable(path, exc)) from None
 
-    @contextmanager
-    def transaction(self, session: str | None = None) -> Iterator[SqliteTx]:
+    def transaction(self, session: str | None = None) -> AbstractContextManager[SqliteTx]:
         """A write transaction: committed when the block ends, rolled back if it raises. SQLite has one write
         lock for the whole database, so `session` changes nothing: every writer waits for the one before."""
-        with self._lock, self._between_processes():
-            connection = self._connection
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield SqliteTx(connection)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        return _Writing(self)
 
-    @contextmanager
-    def _between_processes(self) -> Iterator[None]:
-        """Queue writers of a shared state file on an flock, which the kernel hands over at once.
-
-        Left to SQLite, a worker that finds the write lock taken sleeps in growing steps (1 ms, 2 ms, ...)
-        before it retries: with two workers that costs more than the second worker brings.
-        """
-        if self._lock_file is None:
-            yield
-            return
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-
-    @contextmanager
-    def reading(self) -> Iterator[SqliteTx]:
+    def reading(self) -> AbstractContextManager[SqliteTx]:
         """Autocommit use of the connection: each statement is its own atomic read or write."""
-        with self._lock:
-            yield SqliteTx(self._connection)
+        return _Reading(self)
 
     def close(self) -> None:
         with self._lock:
             self._connection.close()
             if self._lock_file is not None:
                 self._lock_file.close()
+
+
+class _Writing:
+    """`SqliteStore.transaction` as a plain context manager (every request opens one; a generator-based one
+    costs twice as much). Writers of a shared state file queue on an flock, which the kernel hands over at once:
+    left to SQLite, a worker that finds the write lock taken sleeps in growing steps (1 ms, 2 ms, ...) before it
+    retries, and with two workers that costs more than the second worker brings."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> SqliteTx:
+        store = self._store
+        store._lock.acquire()
+        try:
+            if store._lock_file is not None:
+                fcntl.flock(store._lock_file, fcntl.LOCK_EX)
+            try:
+                store._connection.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._unlock_file()
+                raise
+        except BaseException:
+            store._lock.release()
+            raise
+        return SqliteTx(store._connection)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        try:
+            self._store._connection.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            self._unlock_file()
+            self._store._lock.release()
+
+    def _unlock_file(self) -> None:
+        if self._store._lock_file is not None:
+            fcntl.flock(self._store._lock_file, fcntl.LOCK_UN)
+
+
+class _Reading:
+    """`SqliteStore.reading`: the connection under the store's lock, each statement its own transaction."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> SqliteTx:
+        self._store._lock.acquire()
+        return SqliteTx(self._store._connection)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._store._lock.release()
 
 
 def _open_file(path: Path) -> sqlite3.Connection:
