@@ -37,7 +37,7 @@ from mock_server.domain.access import Caller, authenticate, authorize
 from mock_server.domain.errors import MockError
 from mock_server.http.gate import charge
 from mock_server.http.guards import send_envelope
-from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer
+from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, read_body
 from mock_server.http.runtime import CALLER, SESSION_KEY, Runtime
 from mock_server.http.validation import BodyProblem, body_problems, parameter_problems, problems_error, strict_json
 from openapi import CONTRACT_SPEC
@@ -138,7 +138,7 @@ class FastPath:
         scope["extensions"][CALLER] = caller
         try:
             charge(self.runtime, scope[SESSION_KEY], caller)
-            body = self.accepted_body(scope, await _read_body(receive))
+            body = self.accepted_body(scope, await read_body(receive))
             await answer(scope, send, candidate.path_params["accountGroupId"], body, candidate.idempotency_key)
         except MockError as exc:
             await send_envelope(send, exc)
@@ -217,14 +217,3 @@ def bearer_token(authorization: str) -> str | None:
 def _header(headers: dict[bytes, bytes], name: str) -> str | None:
     value = headers.get(name.lower().encode("latin-1"))
     return None if value is None else value.decode("latin-1")
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole body (Guards bounds it; past the limit its receive raises the 400). A client that leaves
-    mid-body ends it where it left, as connexion's validator reads it: whatever it gets is no longer sent."""
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)

@@ -86,13 +86,15 @@ class ContractEndpoint:
         if not self.enabled or scope["type"] != "http" or operation_id(scope) != CONTRACT_OPERATION:
             await self.app(scope, receive, send)
             return
-        body = json.loads(await _read_body(receive))
+        body = json.loads(await read_body(receive))
         key = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"idempotency-key"), None)
         await answer(scope, send, scope["path_params"]["accountGroupId"], body, key)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    """The body connexion's validator already read and replays to us."""
+async def read_body(receive: Receive) -> bytes:
+    """The whole body: replayed by connexion's validator (ContractEndpoint), or from the connection (the fast path;
+    Guards bounds it, and past the limit its receive raises the 400). A client that leaves mid-body ends it where
+    it left, as connexion's validator reads it: whatever it gets is no longer sent."""
     chunks = []
     while True:
         message = await receive()
