@@ -128,7 +128,6 @@ def record(tx: Tx, session: str, entry: JournalEntry, secrets: Iterable[str] = (
     ring, trim the ring back to its newest KEEP. The position in the ring is counted per ring, so sessions
     interleaving their requests in any pattern still trim on time."""
     hidden, ring = tuple(secrets), int(entry.authenticated)
-    position = tx.newest_ring_position(session, ring) + 1
     key = entry.idempotency_key
     row = JournalRow(
         at=entry.at,
@@ -145,7 +144,7 @@ def record(tx: Tx, session: str, entry: JournalEntry, secrets: Iterable[str] = (
         request_body=stored_body(entry.request_body, hidden),
         response_body=stored_body(entry.response_body, hidden),
     )
-    tx.insert_journal(session, ring, position, row)
+    position = tx.insert_journal(session, ring, row)
     if position % TRIM_EVERY == 0:
         tx.trim_ring(session, ring, KEEP_AUTHENTICATED if ring else KEEP_UNAUTHENTICATED)
 

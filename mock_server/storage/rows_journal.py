@@ -71,20 +71,16 @@ class FaultRow(NamedTuple):
 
 class JournalRows(Statements):
     # -- journal: two rings per session (authenticated or not), each trimmed back to its newest entries
-    def newest_ring_position(self, session: str, ring: int) -> int:
+    def insert_journal(self, session: str, ring: int, row: JournalRow) -> int:
+        """Append the entry at the next position of its ring, counted in the same statement; returns it."""
         position = self.scalar(
-            "SELECT ring_position FROM journal WHERE session = ? AND authenticated = ? ORDER BY seq DESC LIMIT 1",
-            (session, ring),
-        )
-        return 0 if position is None else int(position)
-
-    def insert_journal(self, session: str, ring: int, position: int, row: JournalRow) -> None:
-        self.execute(
             "INSERT INTO journal (session, authenticated, ring_position, at, mock_time, method, path, status, code, "
             "fault, duration_ms, trace_id, idempotency_key, api_key, request_body, response_body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (session, ring, position, *row),
+            "VALUES (?, ?, COALESCE((SELECT ring_position FROM journal WHERE session = ? AND authenticated = ? "
+            "ORDER BY seq DESC LIMIT 1), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ring_position",
+            (session, ring, session, ring, *row),
         )
+        return int(position)
 
     def trim_ring(self, session: str, ring: int, keep: int) -> None:
         self.execute(
