@@ -105,11 +105,10 @@ def _compiled(operation: OpenAPIOperation, template: str) -> CompiledOperation:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A request whose route, headers and parameters the operation accepts; its body and caller still to check."""
+    """A request whose route, headers and parameters the operation accepts; its caller and body still to check."""
 
     path_params: dict[str, str]
     token: str
-    length: int
     idempotency_key: str | None
 
 
@@ -172,7 +171,7 @@ class FastPath:
         for param in self.operation.parameters:
             if parameter_problems(param, values[param["in"]](param["name"])):
                 return None
-        return Candidate(match.groupdict(), token, int(length), _header(headers, "idempotency-key"))
+        return Candidate(match.groupdict(), token, _header(headers, "idempotency-key"))
 
     def caller(self, session: str, candidate: Candidate) -> Caller | None:
         """The key, allowed on the account group, in a session without pending faults; None hands over. Reads only."""
