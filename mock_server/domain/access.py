@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from mock_server.domain.datasets import Dataset
 from mock_server.domain.errors import AccessDenied, Unauthenticated
 from mock_server.domain.sessions import dataset_of
 from mock_server.domain.tokens import key_digest
@@ -24,10 +25,14 @@ class Caller:
 
 
 def authenticate(tx: Tx, session: str, api_key: str) -> Caller:
-    """Find the key in the session's fixtures (the base fixtures for a session not created yet) by digest,
-    then confirm it in constant time."""
+    """Find the key in the session's fixtures (the base fixtures for a session not created yet)."""
+    return identify(dataset_of(tx, session), api_key)
+
+
+def identify(dataset: Dataset, api_key: str) -> Caller:
+    """Find the key in `dataset` by digest, then confirm it in constant time."""
     digest = key_digest(api_key)
-    row = dataset_of(tx, session).keys.get(digest)
+    row = dataset.keys.get(digest)
     if row is None or not hmac.compare_digest(
         row.key.encode("utf-8", "surrogatepass"), api_key.encode("utf-8", "surrogatepass")
     ):

@@ -32,8 +32,8 @@ from connexion.resolver import Resolver
 from connexion.spec import Specification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.domain import faults
-from mock_server.domain.access import Caller, authenticate, authorize
+from mock_server.domain import datasets
+from mock_server.domain.access import Caller, authorize, identify
 from mock_server.domain.errors import MockError
 from mock_server.http.gate import charge
 from mock_server.http.guards import send_envelope
@@ -177,11 +177,12 @@ class FastPath:
         """The key, allowed on the account group, in a session without pending faults; None hands over. Reads only."""
         try:
             with self.runtime.store.reading() as tx:
-                caller = authenticate(tx, session, candidate.token)
-                authorize(caller, candidate.path_params["accountGroupId"])
-                if faults.any_pending(tx, session):
+                dataset, faults_pending = tx.dataset_and_faults(session)
+                if faults_pending:
                     return None
-        except MockError:
+                caller = identify(datasets.load(tx, dataset), candidate.token)
+            authorize(caller, candidate.path_params["accountGroupId"])
+        except (MockError, LookupError):  # LookupError: another process replaced the session's dataset meanwhile
             return None
         return caller
 

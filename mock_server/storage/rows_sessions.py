@@ -77,6 +77,17 @@ class SessionRows(Statements):
         row = self.one("SELECT dataset, clock_offset, clock_frozen_at FROM sessions WHERE name = ?", (name,))
         return None if row is None else SessionRow(*row)
 
+    def dataset_and_faults(self, name: str) -> tuple[str, bool]:
+        """`dataset_or_base` and whether the session has faults waiting, in one statement (the fast path's gate)."""
+        row = self.one(
+            "SELECT COALESCE((SELECT dataset FROM sessions WHERE name = ?), "
+            "(SELECT base_dataset FROM startup WHERE id = 1)), "
+            "EXISTS (SELECT 1 FROM faults WHERE session = ?)",
+            (name, name),
+        )
+        assert row is not None, "a SELECT without FROM returns one row"
+        return str(row[0]), bool(row[1])
+
     def dataset_or_base(self, name: str) -> str:
         """The session's dataset id, or the base dataset's for a session that does not exist (yet)."""
         return str(
