@@ -337,8 +337,8 @@ def test_a_second_run_after_the_inmail_was_sent_skips_only_that_state_check(
     """
     original = service._prospect
 
-    def chat_counts(conn: Any, session: str, group_id: str, prospect_id: str) -> service.ProspectState:
-        state = original(conn, session, group_id, prospect_id)
+    def chat_counts(conn: Any, *where: Any) -> service.ProspectState:
+        state = original(conn, *where)
         return replace(state, connected=state.connected or bool(state.conversations))
 
     monkeypatch.setattr(service, "_prospect", chat_counts)
