@@ -59,7 +59,12 @@ async def answer(scope: Scope, send: Send, group_id: str, body: dict[str, Any], 
             recording.write_within(tx, outcome.clock, reply.status, payload)
         journaled.append((outcome, payload))
 
-    outcome = queue_response(runtime.store, session_of(scope), group_id, body, key, runtime.retention, journal)
+    try:
+        outcome = queue_response(runtime.store, session_of(scope), group_id, body, key, runtime.retention, journal)
+    except BaseException:
+        if recording is not None and journaled:
+            recording.unwritten()
+        raise
     reply = reply_of(outcome)
     payload = journaled[0][1] if journaled and journaled[0][0] is outcome else encode(reply.body)
     await send_payload(send, reply.status, payload, reply.headers)

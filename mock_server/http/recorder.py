@@ -162,6 +162,11 @@ class Recording:
         self.journaled = True
         self._record(tx, clock, status, journal.Body(payload[:HEAD_BYTES], len(payload)))
 
+    def unwritten(self) -> None:
+        """The transaction that held this request's entry did not commit: the entry goes in with the response
+        the request gets instead (a 503 when the database failed at the commit), as for any other request."""
+        self.journaled = False
+
     def _write_entry(self) -> None:
         session: str = self.scope[SESSION_KEY]
         with self.runtime.store.transaction(session) as tx:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,8 +22,12 @@ from helpers import (
     journal,
     post,
 )
+from starlette.testclient import TestClient
 
+from mock_server import MockConfig, create_app
 from mock_server.domain.clock import from_iso
+from mock_server.domain.errors import DatabaseUnavailable
+from mock_server.http import handlers
 from support.mock_fixtures import API_KEY, GLOBEX_KEY, OTHER_GROUP, READONLY_KEY, RESPONSES_PATH, REVOKED_KEY
 from support.mock_process import MockProcess
 
@@ -329,3 +334,27 @@ def test_an_injected_fault_is_named_in_its_entry_and_a_dropped_connection_is_jou
     assert newest["requestBody"] == DM_BODY
     assert_accepted(post(api))
     assert settled_journal(control, 3)[0]["fault"] is None
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "full-path"])
+def test_a_202_whose_commit_fails_leaves_the_503_in_the_journal_not_the_202(
+    monkeypatch: pytest.MonkeyPatch, fast_path: bool
+) -> None:
+    """A 202 and its journal entry commit together; when the commit fails (the database went away at that moment),
+    the client gets a 503 and the journal shows that 503, not a 202 nobody received."""
+    real = handlers.queue_response
+
+    def commit_fails(*args: Any) -> Any:
+        def also(tx: Any, outcome: Any) -> None:
+            args[-1](tx, outcome)  # the journal entry, written in the transaction
+            raise DatabaseUnavailable()  # and then the transaction does not commit
+
+        return real(*args[:-1], also)
+
+    monkeypatch.setattr(handlers, "queue_response", commit_fails)
+    with TestClient(create_app(MockConfig(rate_limit="off", fast_path=fast_path))) as client:
+        refused = client.post(RESPONSES_PATH, json=DM_BODY, headers=bearer(API_KEY))
+        assert_error(refused, 503, "SERVICE_UNAVAILABLE")
+        entries = client.get("/__mock/journal").json()["data"]["entries"]
+        assert [entry["status"] for entry in entries] == [503]
+        assert client.get("/__mock/accounts/ag_acme/messages").json()["data"]["messages"] == []
