@@ -164,14 +164,15 @@ class FastPath:
         token = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
         if not length.isdigit() or not 0 < int(length) <= self.max_body or token is None:
             return None
+        path_params = match.groupdict()
         values: dict[str, Callable[[str], str | None]] = {
-            "path": match.groupdict().get,
+            "path": path_params.get,
             "header": lambda name: _header(headers, name),
         }
         for param in self.operation.parameters:
             if parameter_problems(param, values[param["in"]](param["name"])):
                 return None
-        return Candidate(match.groupdict(), token, _header(headers, "idempotency-key"))
+        return Candidate(path_params, token, _header(headers, "idempotency-key"))
 
     def caller(self, session: str, candidate: Candidate) -> Caller | None:
         """The key, allowed on the account group, in a session without pending faults; None hands over. Reads only."""

@@ -76,7 +76,7 @@ class SchemaValidators:
     def fast(self, schema: dict[str, t.Any]) -> jsonschema_rs.Validator:
         _, python, fast = self._entry(schema)
         if fast is None:
-            fast = fast_validator(schema)
+            fast = jsonschema_rs.Draft4Validator(schema, validate_formats=True)
             self._entries[id(schema)] = (schema, python, fast)
         return fast
 
@@ -92,11 +92,6 @@ class SchemaValidators:
 
 
 VALIDATORS = SchemaValidators()
-
-
-def fast_validator(schema: dict[str, t.Any]) -> jsonschema_rs.Validator:
-    """The compiled verdict "valid or not" for one schema, as every path of the mock decides it."""
-    return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
 
 
 def describe(error: ValidationError, root: str = "body") -> list[str]:

@@ -35,6 +35,12 @@ class ListedSession(NamedTuple):
     last_used: float
 
 
+DATASET_OR_BASE = (
+    "COALESCE((SELECT dataset FROM sessions WHERE name = ?), (SELECT base_dataset FROM startup WHERE id = 1))"
+)
+"""The dataset a session runs on, or the base dataset for one not created yet (one `?`: the session's name)."""
+
+
 class SessionRows(Statements):
     # -- datasets: immutable documents, shared by every session whose fixtures have the same content
     def put_dataset(self, dataset_id: str, document: str) -> None:
@@ -79,24 +85,13 @@ class SessionRows(Statements):
 
     def dataset_and_faults(self, name: str) -> tuple[str, bool]:
         """`dataset_or_base` and whether the session has faults waiting, in one statement (the fast path's gate)."""
-        row = self.one(
-            "SELECT COALESCE((SELECT dataset FROM sessions WHERE name = ?), "
-            "(SELECT base_dataset FROM startup WHERE id = 1)), "
-            "EXISTS (SELECT 1 FROM faults WHERE session = ?)",
-            (name, name),
-        )
+        row = self.one(f"SELECT {DATASET_OR_BASE}, EXISTS (SELECT 1 FROM faults WHERE session = ?)", (name, name))
         assert row is not None, "a SELECT without FROM returns one row"
         return str(row[0]), bool(row[1])
 
     def dataset_or_base(self, name: str) -> str:
         """The session's dataset id, or the base dataset's for a session that does not exist (yet)."""
-        return str(
-            self.scalar(
-                "SELECT COALESCE((SELECT dataset FROM sessions WHERE name = ?), "
-                "(SELECT base_dataset FROM startup WHERE id = 1))",
-                (name,),
-            )
-        )
+        return str(self.scalar(f"SELECT {DATASET_OR_BASE}", (name,)))
 
     def last_used(self, name: str) -> float | None:
         return self.scalar("SELECT last_used FROM sessions WHERE name = ?", (name,))
