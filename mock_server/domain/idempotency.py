@@ -7,11 +7,13 @@ concurrent duplicate waits for the write lock and then finds the bound key and r
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from mock_server.domain.errors import IdempotencyConflict
+from mock_server.jsontext import compact
 from mock_server.storage.base import Tx
 from mock_server.storage.rows_messages import BoundKey
 
@@ -22,8 +24,7 @@ DEFAULT_CHANNEL = "direct_message"
 def fingerprint(body: dict[str, Any]) -> str:
     """Canonical JSON with defaults applied: member order, white space and an omitted channel don't matter."""
     canonical = {"channel": DEFAULT_CHANNEL, **body}
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(compact(canonical, sort_keys=True)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +47,9 @@ class IdempotencyStore:
             raise IdempotencyConflict(
                 "Idempotency-Key: already used with a different request body; use a new key for a new request"
             )
-        return Replay(json.loads(bound.response))
+        return Replay(orjson.loads(bound.response))
 
     def bind(self, key: str, body_fingerprint: str, data: dict[str, Any], now: float) -> None:
         """Only a 202 binds a key, for RETENTION_SECONDS of the mock clock."""
-        bound = BoundKey(body_fingerprint, json.dumps(data), now + RETENTION_SECONDS)
+        bound = BoundKey(body_fingerprint, compact(data).decode(), now + RETENTION_SECONDS)
         self._tx.bind_key(self._session, self._group_id, key, bound)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from contextvars import ContextVar
 from typing import Any
 
@@ -11,6 +10,7 @@ from starlette.types import Send
 
 from mock_server.domain.errors import MockError
 from mock_server.domain.tokens import new_object_id
+from mock_server.jsontext import compact
 
 JSON = "application/json"
 JSON_BYTES = JSON.encode()
@@ -50,7 +50,7 @@ def failure(code: str, message: str, details: str | None = None, trace_id: str |
 
 
 def encode(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return compact(body)
 
 
 async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
