@@ -39,7 +39,7 @@ from mock_server.http.gate import charge
 from mock_server.http.guards import send_envelope
 from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, read_body
 from mock_server.http.runtime import CALLER, SESSION_KEY, Runtime
-from mock_server.http.validation import BodyProblem, body_problems, parameter_problems, problems_error, strict_json
+from mock_server.http.validation import BodyProblem, body_problems, parameter_check, problems_error, strict_json
 from openapi import CONTRACT_SPEC
 
 JSON_MEDIA_TYPES = frozenset(
@@ -51,8 +51,23 @@ READ_HEADERS = frozenset(
      b"content-encoding", b"transfer-encoding"}
 )  # fmt: skip
 """The headers this path reads or refuses to interpret; any of them twice is unusual and goes to the full path."""
-UNUSUAL = (b"prefer", b"expect", b"content-encoding", b"transfer-encoding")
+UNUSUAL = frozenset({b"prefer", b"expect", b"content-encoding", b"transfer-encoding"})
 """Present: the full path decides (a documented example, `100 Continue`, an encoded or chunked body)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterCheck:
+    """One parameter's rule: where its raw value is, and whether the operation accepts that value."""
+
+    name: str  # as the spec names it
+    header: bytes | None  # the header's name as ASGI gives it (lower case); None for a path parameter
+    accepts: Callable[[str | None], bool]
+
+    def value(self, path_params: dict[str, str], headers: dict[bytes, bytes]) -> str | None:
+        if self.header is None:
+            return path_params.get(self.name)
+        raw = headers.get(self.header)
+        return None if raw is None else raw.decode("latin-1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +77,7 @@ class CompiledOperation:
     operation_id: str
     method: str
     route: re.Pattern[str]
-    parameters: tuple[dict[str, Any], ...]
+    parameters: tuple[ParameterCheck, ...]
     body_schema: dict[str, Any]
 
 
@@ -89,9 +104,12 @@ def _compiled(operation: OpenAPIOperation, template: str) -> CompiledOperation:
         raise ValueError(f"{operation.operation_id}: the fast path serves bearer authentication only")
     if not (operation.request_body or {}).get("required") or operation.consumes != ["application/json"]:
         raise ValueError(f"{operation.operation_id}: the fast path serves a required JSON body only")
-    parameters = tuple(operation.parameters)
-    if any(p["in"] not in ("path", "header") for p in parameters):
+    if any(p["in"] not in ("path", "header") for p in operation.parameters):
         raise ValueError(f"{operation.operation_id}: the fast path serves path and header parameters only")
+    parameters = tuple(
+        ParameterCheck(p["name"], None if p["in"] == "path" else p["name"].lower().encode(), parameter_check(p))
+        for p in operation.parameters
+    )
     # A path parameter matches one segment, as connexion's (Starlette's) router matches it.
     pattern = re.sub(r"\\\{([^/]+?)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
     return CompiledOperation(
@@ -156,7 +174,7 @@ class FastPath:
                 if name in headers:
                     return None
                 headers[name] = value
-        if any(name in headers for name in UNUSUAL):
+        if not UNUSUAL.isdisjoint(headers):
             return None
         if headers.get(b"content-type", b"").lower() not in JSON_MEDIA_TYPES:
             return None
@@ -165,14 +183,11 @@ class FastPath:
         if not length.isdigit() or not 0 < int(length) <= self.max_body or token is None:
             return None
         path_params = match.groupdict()
-        values: dict[str, Callable[[str], str | None]] = {
-            "path": path_params.get,
-            "header": lambda name: _header(headers, name),
-        }
-        for param in self.operation.parameters:
-            if parameter_problems(param, values[param["in"]](param["name"])):
+        for check in self.operation.parameters:
+            if not check.accepts(check.value(path_params, headers)):
                 return None
-        return Candidate(path_params, token, _header(headers, "idempotency-key"))
+        key = headers.get(b"idempotency-key")
+        return Candidate(path_params, token, None if key is None else key.decode("latin-1"))
 
     def caller(self, session: str, candidate: Candidate) -> Caller | None:
         """The key, allowed on the account group, in a session without pending faults; None hands over. Reads only."""
@@ -213,8 +228,3 @@ def bearer_token(authorization: str) -> str | None:
     None for whatever it would refuse or read otherwise."""
     parts = authorization.split(maxsplit=1)
     return parts[1] if len(parts) == 2 and parts[0].lower() == "bearer" else None
-
-
-def _header(headers: dict[bytes, bytes], name: str) -> str | None:
-    value = headers.get(name.lower().encode("latin-1"))
-    return None if value is None else value.decode("latin-1")

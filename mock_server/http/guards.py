@@ -10,7 +10,6 @@ import hmac
 import re
 from urllib.parse import quote, unquote
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain.errors import CatalogueError, MockError
@@ -48,13 +47,13 @@ class Guards:
         # The request log and the journal (mock_server/http/recorder.py) see every byte in and out.
         recording = Recording(scope, self.runtime, trace_id)
         send, receive = recording.send(send), recording.receive(receive)
-        headers = Headers(scope=scope)
+        headers = first_values(scope["headers"])
         try:
             self._admit(scope, headers)
         except MockError as exc:
             await send_envelope(send, exc)
             return
-        receive = self._bounded_receive(headers.get("content-length", ""), receive)
+        receive = self._bounded_receive(headers.get(b"content-length", ""), receive)
         if _is_chunked(headers):
             receive = await self._with_length(scope, receive)
         try:
@@ -62,17 +61,17 @@ class Guards:
         finally:
             recording.finish()
 
-    def _admit(self, scope: Scope, headers: Headers) -> None:
+    def _admit(self, scope: Scope, headers: dict[bytes, str]) -> None:
         scope[RUNTIME_KEY] = self.runtime
         scope.setdefault("extensions", {})
         # Naming a session creates nothing: only an authenticated API request or a control call does
         # (Runtime.admit), so /healthz, 404s, 401s and 403s cannot grow the store.
-        scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER))
+        scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER.encode()))
         scope["path"] = opaque_path(scope)
         scope["headers"] = lowercase_media_type(scope["headers"])
         path = scope["path"]
         if path.startswith(CONTROL_PREFIX) and not is_public_page(path):
-            _require_control_token(self.runtime.config.control_token, headers.get("authorization"))
+            _require_control_token(self.runtime.config.control_token, headers.get(b"authorization"))
         if path.endswith("/") and path.startswith((API_PREFIX, CONTROL_PREFIX)) and not is_public_page(path):
             raise MockError.named("not_found", "Remove the trailing slash.", message=f"No route for {path}.")
 
@@ -131,8 +130,22 @@ def _require_control_token(expected: str | None, authorization: str | None) -> N
         )
 
 
-def _is_chunked(headers: Headers) -> bool:
-    return "content-length" not in headers and "chunked" in headers.get("transfer-encoding", "").lower()
+GUARDED_HEADERS = frozenset({SESSION_HEADER.encode(), b"content-length", b"transfer-encoding", b"authorization"})
+"""The request headers the guards read."""
+
+
+def first_values(headers: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
+    """The first value of each of GUARDED_HEADERS the request has, as Starlette's `Headers.get` reads it, in one
+    pass over the headers (a `Headers` walks them again for every lookup, four per request)."""
+    found: dict[bytes, str] = {}
+    for name, value in headers:
+        if name in GUARDED_HEADERS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def _is_chunked(headers: dict[bytes, str]) -> bool:
+    return b"content-length" not in headers and "chunked" in headers.get(b"transfer-encoding", "").lower()
 
 
 def lowercase_media_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
