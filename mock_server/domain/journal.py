@@ -41,7 +41,7 @@ class Body:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built for every request: a plain slotted init costs a third of a frozen one
 class JournalEntry:
     at: float
     method: str

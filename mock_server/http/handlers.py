@@ -50,14 +50,14 @@ async def answer(scope: Scope, send: Send, group_id: str, body: dict[str, Any], 
     sent (a wrapper may change it, as the faulty variants of tests/faulty do); the payload encoded for the
     journal is reused when it is the same outcome."""
     runtime, recording = runtime_of(scope), recording_of(scope)
-    journaled: list[tuple[Outcome, bytes]] = []
+    journaled: list[tuple[Outcome, Reply, bytes]] = []
 
     def journal(tx: Tx, outcome: Outcome) -> None:
         reply = reply_of(outcome)
         payload = encode(reply.body)
         if recording is not None:
             recording.write_within(tx, outcome.clock, reply.status, payload)
-        journaled.append((outcome, payload))
+        journaled.append((outcome, reply, payload))
 
     try:
         outcome = queue_response(runtime.store, session_of(scope), group_id, body, key, runtime.retention, journal)
@@ -65,8 +65,11 @@ async def answer(scope: Scope, send: Send, group_id: str, body: dict[str, Any], 
         if recording is not None and journaled:
             recording.unwritten()
         raise
-    reply = reply_of(outcome)
-    payload = journaled[0][1] if journaled and journaled[0][0] is outcome else encode(reply.body)
+    if journaled and journaled[0][0] is outcome:
+        _, reply, payload = journaled[0]
+    else:
+        reply = reply_of(outcome)
+        payload = encode(reply.body)
     await send_payload(send, reply.status, payload, reply.headers)
 
 
