@@ -48,10 +48,9 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 def to_iso(instant: float) -> str:
     """UTC with milliseconds and `Z`, the contract's timestamp format."""
-    millis = round(instant * 1000)
-    t = time.gmtime(millis // 1000)  # a third of datetime's cost, on every 202 and replay
-    date = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
-    return f"{date}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{millis % 1000:03d}Z"
+    seconds, millis = divmod(round(instant * 1000), 1000)
+    # gmtime and strftime: a quarter of datetime's cost, on every 202 and replay (years 1970-9000: four digits).
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
 
 
 def from_iso(text: str) -> float:

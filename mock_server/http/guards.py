@@ -21,6 +21,7 @@ from mock_server.http.runtime import (
     SESSION_HEADER,
     SESSION_KEY,
     Runtime,
+    first_values,
     session_from_header,
 )
 
@@ -47,7 +48,7 @@ class Guards:
         # The request log and the journal (mock_server/http/recorder.py) see every byte in and out.
         recording = Recording(scope, self.runtime, trace_id)
         send, receive = recording.send(send), recording.receive(receive)
-        headers = first_values(scope["headers"])
+        headers = first_values(scope["headers"], GUARDED_HEADERS)
         try:
             self._admit(scope, headers)
         except MockError as exc:
@@ -132,16 +133,6 @@ def _require_control_token(expected: str | None, authorization: str | None) -> N
 
 GUARDED_HEADERS = frozenset({SESSION_HEADER.encode(), b"content-length", b"transfer-encoding", b"authorization"})
 """The request headers the guards read."""
-
-
-def first_values(headers: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
-    """The first value of each of GUARDED_HEADERS the request has, as Starlette's `Headers.get` reads it, in one
-    pass over the headers (a `Headers` walks them again for every lookup, four per request)."""
-    found: dict[bytes, str] = {}
-    for name, value in headers:
-        if name in GUARDED_HEADERS and name not in found:
-            found[name] = value.decode("latin-1")
-    return found
 
 
 def _is_chunked(headers: dict[bytes, str]) -> bool:

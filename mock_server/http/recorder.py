@@ -16,7 +16,6 @@ import logging
 import time
 from typing import Final
 
-from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.domain import journal, sessions
@@ -24,7 +23,7 @@ from mock_server.domain.clock import ClockState
 from mock_server.domain.errors import DatabaseUnavailable
 from mock_server.domain.journal import Body
 from mock_server.http.routes import API_PREFIX, CONTROL_BASE_PATH
-from mock_server.http.runtime import FAULT_EXTENSION, SESSION_KEY, Runtime, caller_of
+from mock_server.http.runtime import FAULT_EXTENSION, SESSION_KEY, Runtime, caller_of, first_values
 from mock_server.logs import RequestLine, log_request, request_log_enabled
 from mock_server.storage import Tx
 
@@ -34,6 +33,8 @@ HEAD_BYTES: Final = journal.MAX_BODY_CHARS + 256
 # Polled by health checks and fetched by the docs page: there at debug level, not in the everyday log.
 QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/ui", "/openapi.json", CONTROL_BASE_PATH + "/ui"})
 QUIET_PREFIXES: Final = ("/ui/", CONTROL_BASE_PATH + "/ui/", CONTROL_BASE_PATH + "/openapi.")
+JOURNALED_HEADERS: Final = frozenset({b"idempotency-key", b"authorization"})
+"""Read for the entry: the key it shows, and the credentials masked wherever the request echoed them."""
 RECORDING_EXTENSION: Final = "sonarly.recording"
 """`scope["extensions"]` key of the request's `Recording`, so the operation can journal within its transaction."""
 
@@ -175,7 +176,7 @@ class Recording:
                 self._record(tx, clock, self.status, self.response.body())
 
     def _record(self, tx: Tx, clock: ClockState, status: int | None, response: Body | None) -> None:
-        headers = Headers(scope=self.scope)
+        headers = first_values(self.scope["headers"], JOURNALED_HEADERS)
         caller = caller_of(self.scope)
         entry = journal.JournalEntry(
             at=self.wall,
@@ -183,7 +184,7 @@ class Recording:
             path=self.scope["path"],
             status=status,
             trace_id=self.trace_id,
-            idempotency_key=headers.get("idempotency-key"),
+            idempotency_key=headers.get(b"idempotency-key"),
             api_key_name=None if caller is None else caller.name,
             code=error_code(status, response.head if response else b""),
             fault=self.fault(),
@@ -192,7 +193,7 @@ class Recording:
             request_body=self.request.body(),
             response_body=response,
         )
-        journal.record(tx, self.scope[SESSION_KEY], entry, secrets=credentials(headers.get("authorization")))
+        journal.record(tx, self.scope[SESSION_KEY], entry, secrets=credentials(headers.get(b"authorization")))
 
 
 def recording_of(scope: Scope) -> Recording | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +120,16 @@ def runtime_of(scope: Mapping[str, Any]) -> Runtime:
 
 def session_of(scope: Mapping[str, Any]) -> str:
     return scope.get(SESSION_KEY, DEFAULT_SESSION)
+
+
+def first_values(headers: Iterable[tuple[bytes, bytes]], names: frozenset[bytes]) -> dict[bytes, str]:
+    """The first value of each of `names` (lower case, as ASGI gives header names) the request has, as Starlette's
+    `Headers.get` reads it, in one pass: a `Headers` walks the list again for every lookup."""
+    found: dict[bytes, str] = {}
+    for name, value in headers:
+        if name in names and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
 
 
 def session_from_header(value: str | None) -> str:
