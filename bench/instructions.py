@@ -1,0 +1,139 @@
+"""Instructions per accepted request, counted by valgrind: a measure the noisy machine cannot move.
+
+    python bench/instructions.py                                  # this checkout
+    python bench/instructions.py --tree /tmp/old --tree .         # another revision and this one, side by side
+    python bench/instructions.py --drive 1000                     # the driver alone (no valgrind), for a smoke test
+
+Why: on this 2-core VM the same code's requests/s moves by a third between runs an hour apart (another tenant, wrk
+on the sibling core), and a change worth 2% drowns in it; `bench/compare.py` needs many rounds to see 5%.
+`valgrind --tool=callgrind` counts the instructions the process executes, which repeat within 0.1% from one run
+to the next (with PYTHONHASHSEED fixed) whatever else the machine does. Instructions are not time (a cache miss
+costs more than an add), so this ranks changes to the mock's own work; `bench/run.py` stays the measure of
+throughput against Prism.
+
+How: each tree's driver builds the app as a served process does (`create_app`, then the garbage collector's
+start-up freeze) with the request log on at info level into /dev/null, then plays `--warmup` requests and
+`--requests` more as raw ASGI calls, the stateful workload of `bench/run.py` (a valid body, a fresh
+Idempotency-Key each, the demo's writer key): no sockets, no uvicorn, only the mock's layers, domain and SQLite.
+valgrind runs the driver twice, with `--requests` 0 and N; the difference over N is the figure, so start-up and
+the warm-up cancel out. Trees run two at a time (one per core); each takes about a minute and a half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BODY = json.dumps({"prospectId": "prs_ada_lovelace", "message": "Thanks for the context."}).encode()
+COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tree", type=Path, action="append", help="checkout to measure (repeatable; default: .)")
+    parser.add_argument("--requests", type=int, default=1000, help="measured requests per tree")
+    parser.add_argument("--warmup", type=int, default=200, help="requests before the measured ones")
+    parser.add_argument("--drive", type=int, metavar="N", help="internal: play N requests after the warm-up here")
+    return parser.parse_args(argv)
+
+
+def scope(key: str) -> dict[str, Any]:
+    path = "/v1/accounts/ag_acme/messages/responses"
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        "headers": [(b"host", b"bench"), (b"authorization", b"Bearer sk_test_acme_writer"),
+                    (b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode()),
+                    (b"idempotency-key", key.encode())],
+    }  # fmt: skip
+
+
+def drive(warmup: int, requests: int) -> None:
+    """Play the requests in this process against the mock importable from the working directory."""
+    sys.path.insert(0, os.getcwd())
+    import mock_server
+    from mock_server.config import MockConfig
+    from mock_server.http.app import create_app, settle_garbage_collector
+    from mock_server.logs import configure_logging
+
+    if not Path(mock_server.__file__).resolve().is_relative_to(Path.cwd().resolve()):
+        raise SystemExit(f"imported {mock_server.__file__}, not the mock of {Path.cwd()}")
+
+    sys.stderr = open(os.devnull, "w")  # the request log's stream, for the process's life
+    configure_logging("info", "text")
+    app = create_app(MockConfig(rate_limit="off"))
+    settle_garbage_collector()
+
+    async def one(key: str) -> None:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": BODY, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(dict(message))
+
+        await app(scope(key), receive, send)
+        if sent[0]["status"] != 202:
+            raise SystemExit(f"expected a 202, got {sent[0]['status']}: {sent[-1].get('body', b'')[:200]!r}")
+
+    async def play() -> None:
+        for index in range(warmup + requests):
+            await one(f"bench-{index}")
+
+    asyncio.run(play())
+
+
+def collected(tree: Path, warmup: int, requests: int) -> int:
+    """Instructions valgrind counted for one driver run in `tree`."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(Path(__file__)),
+         "--warmup", str(warmup), "--drive", str(requests)],
+        cwd=tree, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    found = COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{tree}: the driver failed under valgrind:\n{done.stdout}{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_request(tree: Path, warmup: int, requests: int) -> float:
+    return (collected(tree, warmup, requests) - collected(tree, warmup, 0)) / requests
+
+
+def revision(tree: Path) -> str:
+    done = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "(not a checkout)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.drive is not None:
+        drive(args.warmup, args.drive)
+        return 0
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not on PATH (apt-get install -y valgrind)")
+    trees = [tree.resolve() for tree in args.tree or [ROOT]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = list(pool.map(lambda tree: per_request(tree, args.warmup, args.requests), trees))
+    print("| tree | revision | instructions per accepted request | vs the first |")
+    print("| --- | --- | --- | --- |")
+    for tree, count in zip(trees, counts, strict=True):
+        print(f"| {tree} | {revision(tree)} | {count:,.0f} | {count / counts[0]:.3f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
