@@ -82,15 +82,20 @@ SCHEMA = CORE_SCHEMA
 
 
 class SqliteTx(Tx):
-    """The named operations on one sqlite3 connection; the statements run as written."""
+    """The named operations on one sqlite3 connection; the statements run as written.
+
+    They all run on the store's one cursor: `Connection.execute` makes a new cursor per statement, which the
+    connection tracks with a weak reference, a dozen per request that the garbage collector then walks. Every
+    named operation reads its rows before it returns, so no statement ever needs the rows of an earlier one."""
 
     engine = "sqlite"
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, cursor: sqlite3.Cursor | None = None) -> None:
         self.connection = connection
+        self.cursor = cursor or connection.cursor()
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
-        return self.connection.execute(sql, params)
+        return self.cursor.execute(sql, params)
 
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SqliteStore", "SqliteTx", "StateFileError"]
@@ -135,10 +140,12 @@ class SqliteStore(Store):
                 check_same_thread=False,
             )
             self._connection.execute("PRAGMA busy_timeout=30000")
+            self._cursor = self._connection.cursor()
             with self.transaction() as tx:
                 create_schema(tx.connection)
             return
         self._connection = _open_file(path)
+        self._cursor = self._connection.cursor()
         try:
             self._lock_file = open(f"{path}.lock", "a+b")  # held for the store's lifetime
             with self.transaction() as tx:
@@ -187,20 +194,20 @@ class _Writing:
             if store._lock_file is not None:
                 fcntl.flock(store._lock_file, fcntl.LOCK_EX)
             try:
-                store._connection.execute("BEGIN IMMEDIATE")
+                store._cursor.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self._unlock_file()
                 raise
         except BaseException:
             store._lock.release()
             raise
-        return SqliteTx(store._connection)
+        return SqliteTx(store._connection, store._cursor)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         try:
-            self._store._connection.execute("COMMIT" if kind is None else "ROLLBACK")
+            self._store._cursor.execute("COMMIT" if kind is None else "ROLLBACK")
         finally:
             self._unlock_file()
             self._store._lock.release()
@@ -220,7 +227,7 @@ class _Reading:
 
     def __enter__(self) -> SqliteTx:
         self._store._lock.acquire()
-        return SqliteTx(self._store._connection)
+        return SqliteTx(self._store._connection, self._store._cursor)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
