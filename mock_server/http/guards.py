@@ -67,7 +67,7 @@ class Guards:
         scope.setdefault("extensions", {})
         # Naming a session creates nothing: only an authenticated API request or a control call does
         # (Runtime.admit), so /healthz, 404s, 401s and 403s cannot grow the store.
-        scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER.encode()))
+        scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER_BYTES))
         scope["path"] = opaque_path(scope)
         scope["headers"] = lowercase_media_type(scope["headers"])
         path = scope["path"]
@@ -131,7 +131,8 @@ def _require_control_token(expected: str | None, authorization: str | None) -> N
         )
 
 
-GUARDED_HEADERS = frozenset({SESSION_HEADER.encode(), b"content-length", b"transfer-encoding", b"authorization"})
+SESSION_HEADER_BYTES = SESSION_HEADER.encode()
+GUARDED_HEADERS = frozenset({SESSION_HEADER_BYTES, b"content-length", b"transfer-encoding", b"authorization"})
 """The request headers the guards read."""
 
 
