@@ -294,7 +294,7 @@ def parameter_check(param: dict[str, t.Any]) -> t.Callable[[str | None], bool]:
     required, schema = bool(param.get("required")), param.get("schema", {})
     if schema.get("type") in ("integer", "number"):
         return lambda value: not parameter_problems(param, value)  # typed: parameter_problems converts first
-    validator = jsonschema_rs.Draft4Validator(schema, validate_formats=True)  # what VALIDATORS.fast builds
+    validator = VALIDATORS.fast(schema)  # held here: the cache may drop it, this caller keeps asking
     return lambda value: not required if value is None else validator.is_valid(value)
 
 

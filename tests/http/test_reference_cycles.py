@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from mock_server import MockConfig, create_app
+from support.differential import RawRequest, scope_of
 
 PATH = "/v1/accounts/ag_acme/messages/responses"
 VALID = {"prospectId": "prs_ada_lovelace", "message": "Hello"}
@@ -29,15 +30,14 @@ CASES = {
 }
 
 
-def scope(key: str, idempotency_key: str, body: bytes) -> dict[str, Any]:
-    return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": PATH, "raw_path": PATH.encode(), "query_string": b"", "root_path": "",
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
-        "headers": [(b"host", b"127.0.0.1:8080"), (b"authorization", f"Bearer {key}".encode()),
-                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"idempotency-key", idempotency_key.encode())],
-    }  # fmt: skip
+def request(key: str, idempotency_key: str, body: bytes) -> RawRequest:
+    headers = (
+        (b"authorization", f"Bearer {key}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"idempotency-key", idempotency_key.encode()),
+    )
+    return RawRequest("POST", PATH.encode(), b"", headers, (body,))
 
 
 async def play(app: Any, case: str, count: int) -> list[int]:
@@ -53,7 +53,7 @@ async def play(app: Any, case: str, count: int) -> list[int]:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
 
-        await app(scope(key, fixed_key or f"{case}-{index}", body), receive, send)
+        await app(scope_of(request(key, fixed_key or f"{case}-{index}", body)), receive, send)
     return statuses
 
 
