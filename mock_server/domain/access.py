@@ -14,7 +14,7 @@ from mock_server.storage.base import Tx
 REQUIRED_PERMISSION = "messages:write"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per request: a frozen dataclass's init costs three times a plain one's
 class Caller:
     """The authenticated key, named by its fixture name and digest; the value itself is not kept."""
 

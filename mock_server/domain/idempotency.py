@@ -33,14 +33,21 @@ class Replay:
 
 
 class IdempotencyStore:
-    def __init__(self, tx: Tx, session: str, group_id: str) -> None:
+    """The keys of one account group in one session. `read` is a key and its binding (None: unbound) that the
+    caller has already read in this transaction (`Tx.queue_view`): looking that key up costs no statement."""
+
+    def __init__(self, tx: Tx, session: str, group_id: str, read: tuple[str, BoundKey | None] | None = None) -> None:
         self._tx = tx
         self._session = session
         self._group_id = group_id
+        self._read = read
 
     def lookup(self, key: str, body_fingerprint: str, now: float) -> Replay | None:
         """The original 202 data for a same-body retry; a conflict for a different body; None if unbound."""
-        bound = self._tx.bound_key(self._session, self._group_id, key)
+        if self._read is not None and self._read[0] == key:
+            bound = self._read[1]
+        else:
+            bound = self._tx.bound_key(self._session, self._group_id, key)
         if bound is None or bound.expires_at <= now:
             return None
         if bound.fingerprint != body_fingerprint:

@@ -22,6 +22,7 @@ from mock_server.domain.errors import CatalogueError
 from mock_server.domain.fixtures import Fixtures
 from mock_server.storage.base import Tx
 from mock_server.storage.executor import SESSION_TABLES
+from mock_server.storage.rows_messages import QueueView
 
 DEFAULT_SESSION = "default"
 SWEEP_BATCH = 16
@@ -57,7 +58,7 @@ class SessionLimitReached(CatalogueError):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per request: a frozen dataclass's init costs three times a plain one's
 class OpenSession:
     name: str
     dataset: Dataset
@@ -92,16 +93,16 @@ def dataset_of(tx: Tx, name: str) -> Dataset:
     raise AssertionError("unreachable")
 
 
-def open_session(tx: Tx, name: str) -> OpenSession:
-    """The session's dataset and clock, creating the session if it does not exist (within the cap)."""
-    row = tx.session(name)
-    if row is None:
+def open_session(tx: Tx, name: str, group_id: str, key: str | None) -> tuple[OpenSession, QueueView]:
+    """The session's dataset and clock, creating the session if it does not exist (within the cap), with what
+    queueing a response in `group_id` reads before it decides (`QueueView`), all in one statement."""
+    view = tx.queue_view(name, group_id, key)
+    if view is None:
         create(tx, name, time.time())
-        row = tx.session(name)
-        assert row is not None, "created in this transaction"
-    return OpenSession(
-        name, datasets.load(tx, row.dataset), ClockState(offset=row.clock_offset, frozen_at=row.clock_frozen_at)
-    )
+        view = tx.queue_view(name, group_id, key)
+        assert view is not None, "created in this transaction"
+    clock = ClockState(offset=view.clock_offset, frozen_at=view.clock_frozen_at)
+    return OpenSession(name, datasets.load(tx, view.dataset), clock), view
 
 
 def ensure_session(tx: Tx, name: str) -> None:

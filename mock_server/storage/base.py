@@ -8,10 +8,10 @@
     ├── SqliteTx                `?` placeholders as written
     └── PostgresTx              the same statements with `%s`, plus the few that differ (locks, purges)
 
-The domain never writes SQL: it calls `tx.last_slot(session, group)` and decides. Statements are written once,
-in the row modules, in the subset of SQL both engines speak; where the dialects differ (DDL, locks, deleting by
-row identity) each engine writes its own. PostgreSQL tables that SQLite orders by its implicit `rowid` carry an
-identity column of that name, so "in insertion order" is the same statement on both.
+The domain never writes SQL: it calls `tx.day_count(session, group, day, channel)` and decides. Statements are
+written once, in the row modules, in the subset of SQL both engines speak; where the dialects differ (DDL, locks,
+deleting by row identity) each engine writes its own. PostgreSQL tables that SQLite orders by its implicit `rowid`
+carry an identity column of that name, so "in insertion order" is the same statement on both.
 """
 
 from __future__ import annotations
