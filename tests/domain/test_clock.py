@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mock_server.domain.clock import LATEST, ClockState, from_iso, to_iso
 
@@ -81,6 +85,13 @@ def test_unfreezing_a_running_clock_changes_nothing():
 )
 def test_to_iso_is_utc_with_milliseconds_and_z(instant, text):
     assert to_iso(instant) == text
+
+
+@given(st.floats(min_value=0, max_value=LATEST - 1, allow_nan=False))
+def test_to_iso_writes_what_datetime_writes(instant):
+    millis = round(instant * 1000)
+    moment = datetime.fromtimestamp(millis // 1000, tz=UTC).replace(microsecond=millis % 1000 * 1000)
+    assert to_iso(instant) == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize(
