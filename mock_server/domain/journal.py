@@ -154,6 +154,8 @@ def stored_body(body: Body | None, secrets: tuple[str, ...] = ()) -> str | None:
     if body is None or body.size == 0:
         return None
     text = redact_keys(body.head.decode("utf-8", errors="replace"), secrets)
+    if body.size == len(body.head) and len(text) <= MAX_BODY_CHARS:
+        return text  # whole and short, as nearly every body is: nothing to cut or count
     kept = text[:MAX_BODY_CHARS]
     cut = body.size - len(body.head) + len(text[MAX_BODY_CHARS:].encode("utf-8", errors="replace"))
     return kept if cut <= 0 else f"{kept}…[truncated {cut} bytes]"

@@ -136,7 +136,8 @@ class Recording:
 
     def error_code(self) -> str | None:
         """The envelope's `error.code` of an error response (None for successes and non-envelope bodies)."""
-        return error_code(self.status, bytes(self.response.head))
+        status = self.status
+        return None if status is None or status < 400 else error_code(status, bytes(self.response.head))
 
     def fault(self) -> int | None:
         """The id of the injected fault that answered this request, if one did."""
