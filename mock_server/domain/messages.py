@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,22 +30,6 @@ class MessageBook:
 
     def count_on_day(self, group_id: str, channel: str, day: date) -> int:
         return self._tx.day_count(self._session, group_id, day.isoformat(), channel)
-
-    def day_counter(self, group_id: str, channel: str, latest: tuple[str | None, int | None]) -> Callable[[date], int]:
-        """`count_on_day` of one group and channel, given the channel's latest counted day and its count as read
-        in this transaction (`Tx.queue_view`; None: no day counted): a later day holds none and that day holds its
-        count, so only an earlier day (which the scheduler never asks for in practice) costs a statement."""
-        latest_day, latest_count = latest
-
-        def count(day: date) -> int:
-            text = day.isoformat()  # ISO dates of four-digit years sort as the days do
-            if latest_day is None or text > latest_day:
-                return 0
-            if text == latest_day and latest_count is not None:
-                return latest_count
-            return self._tx.day_count(self._session, group_id, text, channel)
-
-        return count
 
     def record(self, group_id: str, new: NewMessage, slot: Slot) -> dict[str, Any]:
         """Store the response in its slot and return the 202 `data` the contract defines."""

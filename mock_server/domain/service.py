@@ -61,7 +61,7 @@ def queue_response(
 def _queue(
     tx: Tx, session: str, group_id: str, body: dict[str, Any], idempotency_key: str | None, retention: Retention
 ) -> Outcome:
-    opened, view = open_session(tx, session, group_id, idempotency_key, body.get("channel", DEFAULT_CHANNEL))
+    opened, view = open_session(tx, session, group_id, idempotency_key)
     now = opened.clock.now()
     book = MessageBook(tx, session)
     if view.next_due is not None and view.next_due <= now:
@@ -80,7 +80,7 @@ def _queue(
         now,
         new.channel,
         view.last_slot,
-        book.day_counter(group_id, new.channel, (view.latest_day, view.latest_count)),
+        lambda day: book.count_on_day(group_id, new.channel, day),
     )
     data = book.record(group_id, new, slot)
     if idempotency_key is not None:

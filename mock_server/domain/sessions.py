@@ -93,13 +93,13 @@ def dataset_of(tx: Tx, name: str) -> Dataset:
     raise AssertionError("unreachable")
 
 
-def open_session(tx: Tx, name: str, group_id: str, key: str | None, channel: str) -> tuple[OpenSession, QueueView]:
+def open_session(tx: Tx, name: str, group_id: str, key: str | None) -> tuple[OpenSession, QueueView]:
     """The session's dataset and clock, creating the session if it does not exist (within the cap), with what
-    queueing a response in `group_id` on `channel` reads before it decides (`QueueView`), in one statement."""
-    view = tx.queue_view(name, group_id, key, channel)
+    queueing a response in `group_id` reads before it decides (`QueueView`), all in one statement."""
+    view = tx.queue_view(name, group_id, key)
     if view is None:
         create(tx, name, time.time())
-        view = tx.queue_view(name, group_id, key, channel)
+        view = tx.queue_view(name, group_id, key)
         assert view is not None, "created in this transaction"
     clock = ClockState(offset=view.clock_offset, frozen_at=view.clock_frozen_at)
     return OpenSession(name, datasets.load(tx, view.dataset), clock), view

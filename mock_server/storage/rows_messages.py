@@ -54,8 +54,7 @@ class BoundKey(NamedTuple):
 class QueueView(NamedTuple):
     """What queueing a response reads before it decides, in one statement (each statement costs more than the
     index lookups in it): the session's dataset and clock, its earliest unsent slot (so the due messages are
-    looked for only when there are some), the group's last slot, the Idempotency-Key's binding, and the latest
-    local day with a count for the request's channel in the group, with that count."""
+    looked for only when there are some), the group's last slot, and the Idempotency-Key's binding."""
 
     dataset: str
     clock_offset: float
@@ -63,28 +62,25 @@ class QueueView(NamedTuple):
     next_due: float | None
     last_slot: float | None
     bound: BoundKey | None
-    latest_day: str | None
-    latest_count: int | None
 
 
 class MessageRows(Statements):
     # -- the operation's opening read
-    def queue_view(self, session: str, group_id: str, key: str | None, channel: str) -> QueueView | None:
-        """None when the session does not exist. Without a key, `bound` is None."""
+    def queue_view(self, session: str, group_id: str, key: str | None) -> QueueView | None:
+        """None when the session does not exist. Only the key's binding is skipped without a key."""
         row = self.one(
             "SELECT s.dataset, s.clock_offset, s.clock_frozen_at, "
             "(SELECT MIN(scheduled_at) FROM messages WHERE session = ? AND sent_at IS NULL), "
             "(SELECT last_slot FROM group_slots WHERE session = ? AND group_id = ?), "
-            "k.fingerprint, k.response, k.expires_at, d.local_day, d.count FROM sessions AS s "
-            "LEFT JOIN idempotency_keys AS k ON k.session = ? AND k.group_id = ? AND k.key = ? "
-            "LEFT JOIN (SELECT local_day, count FROM day_counts WHERE session = ? AND group_id = ? AND channel = ? "
-            "ORDER BY local_day DESC LIMIT 1) AS d ON TRUE WHERE s.name = ?",
-            (session, session, group_id, session, group_id, key, session, group_id, channel, session),
+            "k.fingerprint, k.response, k.expires_at "
+            "FROM sessions AS s LEFT JOIN idempotency_keys AS k ON k.session = ? AND k.group_id = ? AND k.key = ? "
+            "WHERE s.name = ?",
+            (session, session, group_id, session, group_id, key, session),
         )
         if row is None:
             return None
         bound = None if row[5] is None else BoundKey(row[5], row[6], row[7])
-        return QueueView(row[0], row[1], row[2], row[3], row[4], bound, row[8], row[9])
+        return QueueView(row[0], row[1], row[2], row[3], row[4], bound)
 
     # -- the scheduler's memory: each group's last slot and each local day's count per channel
     def day_count(self, session: str, group_id: str, local_day: str, channel: str) -> int:
