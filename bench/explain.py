@@ -75,6 +75,8 @@ class Captured:
         name = table.group(1) if table else "-"
         if verb == "SELECT" and name == "messages" and re.search(r"sent_at IS NULL AND scheduled_at <=", self.sql):
             return "due-messages scan"
+        if verb == "SELECT" and re.search(r"\bFROM sessions AS s\b", self.sql):
+            return "opening read"  # Tx.queue_view: the session, its next due slot, the last slot, the key
         if "advisory" in self.sql:
             return "session lock" if "xact_lock" in self.sql else "lock"
         return NAMES.get((verb, name), f"{verb.lower()} {name}")
