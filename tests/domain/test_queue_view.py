@@ -37,3 +37,14 @@ def test_without_a_key_or_messages_the_view_has_none_of_them(store):
         view = tx.queue_view("fresh", GROUP, None)
         assert view is not None
         assert (view.next_due, view.last_slot, view.bound) == (None, None, None)
+
+
+def test_queueing_in_a_session_not_created_yet_creates_it_first(store):
+    """The opening read finds no session: it is created (on the base dataset), read again, and the response kept.
+    Its clock is the real one, so the slot may be now or later: only that it was scheduled is asserted."""
+    outcome = queue(store, DM, key=KEY, session="brand-new")
+    assert outcome.data["status"] in {"queued", "scheduled"}
+    with store.transaction() as tx:
+        assert tx.session_exists("brand-new")
+        assert tx.bound_key("brand-new", GROUP, KEY) is not None
+        assert [m.id for m in tx.list_messages("brand-new", GROUP, None, 10)] == [outcome.data["id"]]
