@@ -136,8 +136,7 @@ class Recording:
 
     def error_code(self) -> str | None:
         """The envelope's `error.code` of an error response (None for successes and non-envelope bodies)."""
-        status = self.status
-        return None if status is None or status < 400 else error_code(status, bytes(self.response.head))
+        return error_code(self.status, self.response.head)
 
     def fault(self) -> int | None:
         """The id of the injected fault that answered this request, if one did."""
@@ -208,8 +207,9 @@ def recording_of(scope: Scope) -> Recording | None:
     return recording if isinstance(recording, Recording) else None
 
 
-def error_code(status: int | None, head: bytes) -> str | None:
-    """The envelope's `error.code` of an error response (None for successes and non-envelope bodies)."""
+def error_code(status: int | None, head: bytes | bytearray) -> str | None:
+    """The envelope's `error.code` of an error response (None for successes and non-envelope bodies). The head is
+    parsed as it is (a recording's bytearray included, uncopied), and only for an error status."""
     if status is None or status < 400 or not head:
         return None
     try:
