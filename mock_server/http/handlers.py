@@ -21,11 +21,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.domain.service import Outcome, queue_response
 from mock_server.http.envelope import encode, respond, send_payload, success
 from mock_server.http.recorder import recording_of
-from mock_server.http.runtime import Runtime, operation_id, runtime_of, session_of
+from mock_server.http.runtime import Runtime, first_values, operation_id, runtime_of, session_of
 from mock_server.storage import Tx
 
 CONTRACT_OPERATION = "queueScheduledMessageResponse"
 REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_HEADER = frozenset({b"idempotency-key"})
 
 
 @dataclass(slots=True)  # per request: a frozen dataclass's init costs three times a plain one's
@@ -95,7 +96,7 @@ class ContractEndpoint:
             await self.app(scope, receive, send)
             return
         body = json.loads(await read_body(receive))
-        key = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"idempotency-key"), None)
+        key = first_values(scope["headers"], KEY_HEADER).get(b"idempotency-key")
         await answer(scope, send, scope["path_params"]["accountGroupId"], body, key)
 
 
