@@ -10,7 +10,8 @@ Prism's error templates): an error is a catalogue entry, used by name, plus the 
     ├── InmailNotEligible       409 INMAIL_NOT_ELIGIBLE     the prospect's state
     ├── IdempotencyConflict     409 IDEMPOTENCY_CONFLICT    same key, another body
     ├── NoSlotAvailable         500 INTERNAL_ERROR          unreachable with valid fixtures
-    └── DatabaseUnavailable     503 SERVICE_UNAVAILABLE     the fleet's PostgreSQL is down or restarting
+    ├── DatabaseUnavailable     503 SERVICE_UNAVAILABLE     the fleet's PostgreSQL is down or restarting
+    └── StorageFull             503 SERVICE_UNAVAILABLE     SQLite cannot grow: the in-memory cap, a full disk
 
 The domain raises the subclasses; the HTTP layer raises `MockError.named(...)`. A test holds every code of
 the catalogue to the enums of the two OpenAPI documents, so the mock cannot emit a code the contract lacks.
@@ -56,6 +57,7 @@ CATALOGUE: dict[str, ErrorTemplate] = {
     "internal": ErrorTemplate(500, "INTERNAL_ERROR", "An internal error occurred."),
     "upstream": ErrorTemplate(502, "UPSTREAM_ERROR", "An upstream service did not answer."),
     "unavailable": ErrorTemplate(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable."),
+    "storage_full": ErrorTemplate(503, "SERVICE_UNAVAILABLE", "The mock's storage is full."),
     "gateway_timeout": ErrorTemplate(504, "GATEWAY_TIMEOUT", "The gateway timed out waiting for the service."),
 }
 
@@ -161,3 +163,11 @@ class DatabaseUnavailable(CatalogueError):
             "a request that was kept is replayed, never scheduled twice.",
             headers={"Retry-After": str(seconds)},
         )
+
+
+class StorageFull(CatalogueError):
+    """SQLite refused to grow the database (SQLITE_FULL): an in-memory state at its cap, or the disk of a state
+    file full. Nothing of the refused request is kept, reads still work, and deleting sessions makes room; a
+    retry as such would only meet the same wall, so no Retry-After."""
+
+    template = "storage_full"

@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.domain import journal, sessions
 from mock_server.domain.clock import ClockState
-from mock_server.domain.errors import DatabaseUnavailable
+from mock_server.domain.errors import DatabaseUnavailable, StorageFull
 from mock_server.domain.journal import Body
 from mock_server.http.routes import API_PREFIX, CONTROL_BASE_PATH
 from mock_server.http.runtime import FAULT_EXTENSION, SESSION_KEY, Runtime, caller_of, first_values
@@ -150,15 +150,17 @@ class Recording:
     def journal(self) -> None:
         """One entry, only into a session that exists: a request that named an unknown session and failed
         authentication must leave nothing behind. A database that fails now costs the entry, never the answer
-        already decided (a 202 is committed: turning it into an error would invite a retry of a kept request)."""
+        already decided (a 202 is committed: turning it into an error would invite a retry of a kept request).
+        A full store costs the entry the same way."""
         self.journaled = True
         try:
             self._write_entry()
-        except DatabaseUnavailable:
+        except (DatabaseUnavailable, StorageFull) as exc:
             logging.getLogger(__name__).warning(
-                "journal entry of %s %s not written: the database did not answer",
+                "journal entry of %s %s not written: %s",
                 self.scope["method"],
                 self.scope["path"],
+                exc.details or exc.message,
             )
 
     def write_within(self, tx: Tx, clock: ClockState, status: int, payload: bytes) -> None:

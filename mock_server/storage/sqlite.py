@@ -23,10 +23,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from mock_server.domain.errors import StorageFull
 from mock_server.storage.base import SCHEMA_VERSION, StateFileError, Store, Tx
 from mock_server.storage.executor import Cursor, Params
 
 APPLICATION_ID = 0x536F6E4D  # "SonM": PRAGMA application_id of every state file of this mock
+MEMORY_CAP_BYTES = 1 << 30
+"""The most an in-memory state holds: SQLite's SQLITE_MEMDB_DEFAULT_MAXSIZE, which Python cannot change."""
 
 # Fixture data lives in immutable, content-addressed datasets (mock_server.domain.datasets); a session points
 # at one and keeps only what it changes itself: its clock, each group's last slot, the conversations its sent
@@ -133,12 +136,7 @@ class SqliteStore(Store):
         self._lock = threading.RLock()
         self._lock_file: IO[bytes] | None = None
         if path is None:
-            self._connection = sqlite3.connect(
-                f"file:sonarly-mock-{uuid.uuid4().hex}?mode=memory",
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            self._connection = _open_memory()
             self._connection.execute("PRAGMA busy_timeout=30000")
             self._cursor = self._connection.cursor()
             with self.transaction() as tx:
@@ -168,6 +166,15 @@ class SqliteStore(Store):
     def reading(self) -> AbstractContextManager[SqliteTx]:
         """Autocommit use of the connection: each statement is its own atomic read or write."""
         return _Reading(self)
+
+    def full(self) -> StorageFull:
+        """The refusal of a write that found no room, saying what makes room here."""
+        if self.path is None:
+            return StorageFull(
+                f"the in-memory state reached SQLite's cap of {MEMORY_CAP_BYTES >> 30} GiB: delete sessions that are "
+                "no longer needed (DELETE /__mock/sessions/{name}), or serve with --state FILE"
+            )
+        return StorageFull(f"the disk that holds the state file {self.path} is full")
 
     def close(self) -> None:
         with self._lock:
@@ -206,11 +213,21 @@ class _Writing:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        store = self._store
         try:
-            self._store._cursor.execute("COMMIT" if kind is None else "ROLLBACK")
+            try:
+                store._cursor.execute("COMMIT" if kind is None else "ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                if not _is_full(exc):
+                    raise
+                error = exc  # the commit itself found no room: nothing of the transaction is kept
+                if store._connection.in_transaction:
+                    store._cursor.execute("ROLLBACK")
+            if _is_full(error):
+                raise store.full() from None
         finally:
             self._unlock_file()
-            self._store._lock.release()
+            store._lock.release()
 
     def _unlock_file(self) -> None:
         if self._store._lock_file is not None:
@@ -233,6 +250,29 @@ class _Reading:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self._store._lock.release()
+        if _is_full(error):
+            raise self._store.full() from None
+
+
+def _open_memory() -> sqlite3.Connection:
+    """A private in-memory database on SQLite's `memdb` VFS (SQLite 3.36 and later), else `mode=memory`.
+
+    Why memdb: a `mode=memory` database keeps its pages in the page cache itself, and each COMMIT's cost grows
+    with that cache: 0.8 us for a table of a thousand rows, 8.5 us at 300,000 (perf puts the time in the page
+    cache's hash table). A served mock slowed as it kept messages, by a tenth within forty seconds of the
+    benchmark (bench/RESULTS.md). memdb holds the database in one buffer behind an ordinary page cache of 2 MB,
+    so a commit costs the same at any size. Its buffer is capped (MEMORY_CAP_BYTES): past it a write is
+    `StorageFull`, a 503, where `mode=memory` would have grown until the kernel killed the process."""
+    name = f"sonarly-mock-{uuid.uuid4().hex}"  # no leading "/": private to this connection
+    try:
+        return sqlite3.connect(f"file:{name}?vfs=memdb", uri=True, isolation_level=None, check_same_thread=False)
+    except sqlite3.OperationalError:  # "no such vfs: memdb": an SQLite older than 3.36, or built without it
+        return sqlite3.connect(f"file:{name}?mode=memory", uri=True, isolation_level=None, check_same_thread=False)
+
+
+def _is_full(error: BaseException | None) -> bool:
+    """SQLITE_FULL: the in-memory cap reached or the state file's disk full (every other error stays itself)."""
+    return isinstance(error, sqlite3.OperationalError) and error.sqlite_errorcode == sqlite3.SQLITE_FULL
 
 
 def _open_file(path: Path) -> sqlite3.Connection:
