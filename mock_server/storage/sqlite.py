@@ -28,6 +28,11 @@ from mock_server.storage.base import SCHEMA_VERSION, StateFileError, Store, Tx
 from mock_server.storage.executor import Cursor, Params
 
 APPLICATION_ID = 0x536F6E4D  # "SonM": PRAGMA application_id of every state file of this mock
+# CPython's sqlite3 binds int, float and str directly but sends every other value, None included, through its
+# adapter lookup, which for None ends in a failed attribute lookup (an AttributeError built and dropped): 220 ns
+# a NULL against 80 ns through this identity adapter, and an accepted request binds five. None stays NULL.
+sqlite3.register_adapter(type(None), lambda value: value)
+
 MEMORY_CAP_BYTES = 1 << 30
 """The most an in-memory state holds: SQLite's SQLITE_MEMDB_DEFAULT_MAXSIZE, which Python cannot change."""
 
