@@ -262,12 +262,12 @@ class _Reading:
 def _open_memory() -> sqlite3.Connection:
     """A private in-memory database on SQLite's `memdb` VFS (SQLite 3.36 and later), else `mode=memory`.
 
-    Why memdb: a `mode=memory` database keeps its pages in the page cache itself, and each COMMIT's cost grows
-    with that cache: 0.8 us for a table of a thousand rows, 8.5 us at 300,000 (perf puts the time in the page
-    cache's hash table). A served mock slowed as it kept messages, by a tenth within forty seconds of the
-    benchmark (bench/RESULTS.md). memdb holds the database in one buffer behind an ordinary page cache of 2 MB,
-    so a commit costs the same at any size. Its buffer is capped (MEMORY_CAP_BYTES): past it a write is
-    `StorageFull`, a 503, where `mode=memory` would have grown until the kernel killed the process."""
+    Why memdb: a `mode=memory` database keeps every page in its page cache, and each COMMIT walks that cache
+    (perf puts the time in the cache's hash table), so an accepted request cost 1.7x as much with 300,000 messages
+    stored as with 500, a state a served benchmark reaches within a minute (`bench/growth.py`, bench/RESULTS.md).
+    memdb holds the database in one buffer behind an ordinary page cache of 2 MB: a request costs the same at any
+    size (2% more instructions while the state is small). Its buffer is capped (MEMORY_CAP_BYTES): past it a write
+    is `StorageFull`, a 503, where `mode=memory` would have grown until the kernel killed the process."""
     name = f"sonarly-mock-{uuid.uuid4().hex}"  # no leading "/": private to this connection
     try:
         return sqlite3.connect(f"file:{name}?vfs=memdb", uri=True, isolation_level=None, check_same_thread=False)
