@@ -8,6 +8,7 @@ The cap is lowered here with `PRAGMA max_page_count`, which SQLite enforces with
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -64,3 +65,24 @@ def test_a_full_in_memory_state_answers_503_keeps_every_202_and_recovers(stores:
 
 def post_with_key(client: TestClient, key: str) -> Any:
     return client.post(RESPONSES_PATH, json=DM_BODY, headers={**bearer(API_KEY), "Idempotency-Key": key})
+
+
+def test_an_sqlite_without_memdb_keeps_the_state_in_mode_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite before 3.36 (or built without memdb) has no such VFS: the store opens `mode=memory` instead."""
+    real = sqlite3.connect
+    opened: list[str] = []
+
+    def without_memdb(database: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        opened.append(database)
+        if "vfs=memdb" in database:
+            raise sqlite3.OperationalError("no such vfs: memdb")
+        return real(database, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", without_memdb)
+    store = SqliteStore()
+    try:
+        assert [uri.partition("?")[2] for uri in opened] == ["vfs=memdb", "mode=memory"]
+        with store.transaction() as tx:
+            assert tx.session_exists("default") is False
+    finally:
+        store.close()
