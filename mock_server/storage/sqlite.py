@@ -225,10 +225,10 @@ class _Writing:
             except sqlite3.OperationalError as exc:
                 if not _is_full(exc):
                     raise
-                error = exc  # the commit itself found no room: nothing of the transaction is kept
-                if store._connection.in_transaction:
+                if store._connection.in_transaction:  # the commit found no room (memdb grows at commit)
                     store._cursor.execute("ROLLBACK")
-            if _is_full(error):
+                raise store.full() from None
+            if _is_full(error):  # a statement of the block found no room; the rollback above undid the rest
                 raise store.full() from None
         finally:
             self._unlock_file()

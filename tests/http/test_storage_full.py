@@ -16,6 +16,7 @@ from helpers import DM_BODY, assert_accepted, assert_error, bearer
 from starlette.testclient import TestClient
 
 from mock_server import MockConfig, create_app
+from mock_server.domain.errors import StorageFull
 from mock_server.http import runtime
 from mock_server.storage.sqlite import SqliteStore
 from support.mock_fixtures import API_KEY, RESPONSES_PATH
@@ -84,5 +85,39 @@ def test_an_sqlite_without_memdb_keeps_the_state_in_mode_memory(monkeypatch: pyt
         assert [uri.partition("?")[2] for uri in opened] == ["vfs=memdb", "mode=memory"]
         with store.transaction() as tx:
             assert tx.session_exists("default") is False
+    finally:
+        store.close()
+
+
+class FullAtCommit:
+    """The store's cursor, but its COMMIT finds no room: what memdb answers at its cap, since it grows its buffer
+    when the pages are written at commit (a lowered max_page_count refuses earlier, at the statement)."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self.cursor = cursor
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = sqlite3.SQLITE_FULL
+            raise full
+        return self.cursor.execute(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
+
+
+def test_a_commit_that_finds_no_room_keeps_nothing_of_its_transaction() -> None:
+    store = SqliteStore()
+    try:
+        real = store._cursor
+        store._cursor = FullAtCommit(real)  # type: ignore[assignment]
+        with pytest.raises(StorageFull) as refused, store.transaction() as tx:
+            tx.insert_session("refused", 0.0)
+        assert refused.value.status == 503 and "--state FILE" in (refused.value.details or "")
+        store._cursor = real
+        assert not store._connection.in_transaction
+        with store.transaction() as tx:
+            assert not tx.session_exists("refused")
     finally:
         store.close()
