@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from instructions import BODY, revision, scope
+from instructions import BODY, revision, scope, served_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,18 +39,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def drive(checkpoints: list[int], measure: int) -> None:
     """Play requests against the mock importable from the working directory; print µs per request per checkpoint."""
-    sys.path.insert(0, os.getcwd())
-    import mock_server
-    from mock_server.config import MockConfig
-    from mock_server.http.app import create_app, settle_garbage_collector
-    from mock_server.logs import configure_logging
-
-    if not Path(mock_server.__file__).resolve().is_relative_to(Path.cwd().resolve()):
-        raise SystemExit(f"imported {mock_server.__file__}, not the mock of {Path.cwd()}")
-    out, sys.stderr = sys.stdout, open(os.devnull, "w")  # the request log's stream, for the process's life
-    configure_logging("info", "text")
-    app = create_app(MockConfig(rate_limit="off"))
-    settle_garbage_collector()
+    app = served_app()
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": BODY, "more_body": False}
@@ -70,7 +58,7 @@ def drive(checkpoints: list[int], measure: int) -> None:
             for _ in range(measure):
                 await app(scope(f"bench-fill-{stored}"), receive, send)
                 stored += 1
-            print(f"{checkpoint} {(time.perf_counter() - started) / measure * 1e6:.1f}", file=out, flush=True)
+            print(f"{checkpoint} {(time.perf_counter() - started) / measure * 1e6:.1f}", flush=True)
 
     asyncio.run(play())
 

@@ -60,8 +60,9 @@ def scope(key: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def drive(warmup: int, requests: int) -> None:
-    """Play the requests in this process against the mock importable from the working directory."""
+def served_app() -> Any:
+    """The app of the mock importable from the working directory (another checkout's is refused), built as a
+    served process builds it: the request log on at info (into /dev/null), the collector's start-up freeze."""
     sys.path.insert(0, os.getcwd())
     import mock_server
     from mock_server.config import MockConfig
@@ -75,6 +76,12 @@ def drive(warmup: int, requests: int) -> None:
     configure_logging("info", "text")
     app = create_app(MockConfig(rate_limit="off"))
     settle_garbage_collector()
+    return app
+
+
+def drive(warmup: int, requests: int) -> None:
+    """Play the requests in this process against the mock importable from the working directory."""
+    app = served_app()
 
     async def one(key: str) -> None:
         sent: list[dict[str, Any]] = []
