@@ -164,6 +164,19 @@ def test_keep_alive_serves_requests_sent_in_time(server: MockProcess) -> None:
             time.sleep(TIMEOUT / 2)
 
 
+def test_pipelined_requests_in_one_packet_are_answered_in_order(server: MockProcess) -> None:
+    """Three requests sent in one write: the first is answered while the packet is read, the others after it."""
+    body = json.dumps({"prospectId": PROSPECT, "message": "pipelined"}).encode()
+    keys = [f"pipelined-{n}-{time.monotonic_ns()}" for n in range(2)]
+    extra = f"Authorization: Bearer {API_KEY}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    posts = [request_head("POST", RESPONSES_PATH, f"{extra}Idempotency-Key: {key}\r\n\r\n") + body for key in keys]
+    with connect(server) as sock:
+        sock.sendall(posts[0] + request_head() + b"\r\n" + posts[1])
+        answers = [read_response(sock) for _ in range(3)]
+    assert [answer.split(b" ")[1] for answer in answers] == [b"202", b"200", b"202"]
+    assert [envelope_of(answers[n])[1]["data"]["idempotencyKey"] for n in (0, 2)] == keys  # type: ignore[index]
+
+
 def api_post(body: bytes, declared: int) -> bytes:
     extra = (
         f"Authorization: Bearer {API_KEY}\r\nContent-Type: application/json\r\n"
