@@ -297,7 +297,7 @@ class Round:
     def line(self) -> str:
         checked = f"non-2xx {self.non_2xx:<4}" if self.wrong_status is None else f"wrong-status {self.wrong_status:<4}"
         return (
-            f"{self.server:<14} {self.workload:<13} {self.rps:9.0f} req/s  p50 {self.p50_ms:7.2f} ms  "
+            f"{self.server:<24} {self.workload:<13} {self.rps:9.0f} req/s  p50 {self.p50_ms:7.2f} ms  "
             f"p99 {self.p99_ms:7.2f} ms  {checked} sock-err {self.socket_errors:<3} "
             f"CPU {self.cpu_ms_per_request:.3f} ms/req"
         )

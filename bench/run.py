@@ -7,13 +7,15 @@ One command, from the repository root with the package installed (`pip install -
     python bench/run.py --quick [--error-paths]          # 1 s, mock only: a smoke run
 
 It installs wrk (apt-get) and Prism 5.16.0 (npm, into bench/.prism/) when missing. Servers are pinned to
-core 0 and wrk to core 1 with taskset. Servers: `mock`, `prism` (default logging) and `prism-quiet`
-(`-v error`, Prism's fastest). Two workloads: `stateful` (a fresh Idempotency-Key per request) and `replay`
+core 0 and wrk to core 1 with taskset. Servers: `mock` (its default request log, one line per request),
+`mock-quiet` (`--log-level warning`: no request lines), `prism` (default logging) and `prism-quiet` (`-v error`,
+Prism's fastest: no request lines). Two workloads: `stateful` (a fresh Idempotency-Key per request) and `replay`
 (one key again and again). Each server gets a discarded warm-up round per workload, then rounds alternate
-mock, prism, prism -v error, prism -v error, prism, mock, ... Per round: requests/s, p50/p99 (wrk's BENCH
-line), non-2xx, and CPU per request (utime+stime+cutime+cstime of the server's process tree during the
-round / requests). Tables show medians over the kept rounds and mock/Prism ratios against both settings,
-with the issue's targets (>= 2.0x Prism -v error's throughput, mock p99 <= 5 ms at 16 connections).
+mock, mock-quiet, prism, prism -v error, prism -v error, prism, mock-quiet, mock, ... Per round: requests/s,
+p50/p99 (wrk's BENCH line), non-2xx, and CPU per request (utime+stime+cutime+cstime of the server's process
+tree during the round / requests). Tables show medians over the kept rounds and mock/Prism ratios against both settings,
+with the issue's targets (>= 2.0x Prism -v error's throughput, mock p99 <= 5 ms at 16 connections), judged
+for both mock settings: the mock as it runs by default, and like for like (neither writing request lines).
 
 `--error-paths` (mock only): one fresh mock plays `stateful` and the error workloads of harness.ERROR_STATUS
 (a 400 listing five problems, a 401, two kinds of 409) in alternating rounds; each one's CPU per request
@@ -37,9 +39,12 @@ from harness import Round, Server, Summary
 T = TypeVar("T")
 
 WORKLOADS = ("stateful", "replay")
-SERVERS = ("mock", "prism", "prism-quiet")
+SERVERS = ("mock", "mock-quiet", "prism", "prism-quiet")
 ERROR_WORKLOADS = tuple(harness.ERROR_STATUS)
 DEMO_MIN_GAP = 60.0
+MOCK_QUIET = "mock --log-level warning"
+QUIET_MOCK_OPTIONS = ("--log-level", "warning")
+"""The mock without its request lines, as Prism's `-v error` runs without its own."""
 TARGET_RATIO = 2.0
 """Issue 11: stateful and replay throughput at least twice Prism -v error's, ..."""
 TARGET_P99_MS = 5.0
@@ -52,7 +57,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="kept rounds per server and workload")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=1, help="discarded rounds per server and workload")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="comma list of mock, prism, prism-quiet")
+    parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma list of {', '.join(SERVERS)}")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--state", action="store_true", help="mock with --state on a fresh file (default: memory)")
     parser.add_argument("--data", type=Path, help="fixture file for the mock (default: built-in demo)")
@@ -120,6 +125,9 @@ def start_servers(args: argparse.Namespace, scratch: Path, workload: str) -> lis
     servers = []
     if "mock" in args.servers:
         servers.append(harness.start_mock("mock", mock_args(args, scratch, f"mock-{workload}")))
+    if "mock-quiet" in args.servers:
+        quiet = [*mock_args(args, scratch, f"mock-quiet-{workload}"), *QUIET_MOCK_OPTIONS]
+        servers.append(harness.start_mock(MOCK_QUIET, quiet))
     for name in ("prism", "prism-quiet"):
         if name in args.servers:
             servers.append(harness.start_prism(harness.ensure_prism(), quiet=name == "prism-quiet"))
@@ -154,22 +162,23 @@ def summary_table(items: Sequence[Summary]) -> str:
 
 
 def ratio_table(items: Sequence[Summary], connections: int) -> str:
-    """mock/Prism per workload and Prism setting. The issue's target is against Prism -v error only: throughput
-    >= 2.0x and the mock's own p99 <= 5 ms (at 16 connections); default logging is shown for reference."""
+    """mock/Prism per workload, mock setting and Prism setting. The issue's target is against Prism -v error only:
+    throughput >= 2.0x and the mock's own p99 <= 5 ms (at 16 connections); default logging is shown for reference."""
     by_key = {(s.server, s.workload): s for s in items}
     rows = []
     for workload in dict.fromkeys(s.workload for s in items):
-        mock = by_key.get(("mock", workload))
-        for prism in (by_key.get((name, workload)) for name in ("prism", harness.PRISM_QUIET)):
-            if not mock or not prism:
-                continue
-            rows.append(
-                (workload, prism.server, f"{mock.rps / prism.rps:.2f}x", f"{mock.p99_ms / prism.p99_ms:.2f}x",
-                 f"{mock.p99_ms:.2f}", f"{mock.cpu_ms_per_request / prism.cpu_ms_per_request:.2f}x",
-                 target_verdict(mock, prism, connections))
-            )  # fmt: skip
+        for mock in (by_key.get((name, workload)) for name in ("mock", MOCK_QUIET)):
+            for prism in (by_key.get((name, workload)) for name in ("prism", harness.PRISM_QUIET)):
+                if not mock or not prism:
+                    continue
+                rows.append(
+                    (workload, mock.server, prism.server, f"{mock.rps / prism.rps:.2f}x",
+                     f"{mock.p99_ms / prism.p99_ms:.2f}x", f"{mock.p99_ms:.2f}",
+                     f"{mock.cpu_ms_per_request / prism.cpu_ms_per_request:.2f}x",
+                     target_verdict(mock, prism, connections))
+                )  # fmt: skip
     target = f"target: >= {TARGET_RATIO:.1f}x, p99 <= {TARGET_P99_MS:.0f} ms"
-    headers = ("workload", "against", "throughput mock/Prism", "p99 mock/Prism", "mock p99 ms",
+    headers = ("workload", "mock", "against", "throughput mock/Prism", "p99 mock/Prism", "mock p99 ms",
                "CPU per request mock/Prism", target)  # fmt: skip
     return harness.table(headers, rows) if rows else "(no mock/Prism pair measured)"
 
@@ -197,8 +206,10 @@ def compare_report(args: argparse.Namespace, rounds: Sequence[Round], info: dict
     setup = (
         f"Servers pinned to core {harness.SERVER_CORE}, wrk to core {harness.WRK_CORE} (`taskset`); "
         f"`wrk -t1 -c{args.connections} -d{args.duration}s`, {args.warmup} warm-up round(s) per server and "
-        f"workload discarded, {args.rounds} kept round(s) in ABBA order (ABCCBA for three servers); medians "
-        f"shown, non-2xx summed. Mock: `python -m mock_server serve --rate-limit off` ({storage}, {data}); Prism "
+        f"workload discarded, {args.rounds} kept round(s) in ABBA order (ABCDDCBA for four servers); medians "
+        f"shown, non-2xx summed. Mock: `python -m mock_server serve --rate-limit off` ({storage}, {data}), with its "
+        "request log at info (`mock`, its default: one line per request) and with `--log-level warning` (`mock "
+        "--log-level warning`: no request lines), output to /dev/null; Prism "
         f"{harness.PRISM_VERSION}: `prism mock openapi/sonarly.yaml`, with default logging (`prism`) and with "
         "`-v error` (`prism -v error`, its fastest), output to /dev/null."
     )
@@ -271,7 +282,8 @@ def error_report(rounds: Sequence[Round]) -> str:
 
 def wrong_answers(rounds: Sequence[Round]) -> bool:
     """Any mock answer a workload did not expect: a non-2xx in a 2xx workload, or a wrong error answer."""
-    return any(r.non_2xx if r.wrong_status is None else r.wrong_status for r in rounds if r.server == "mock")
+    mocks = ("mock", MOCK_QUIET)
+    return any(r.non_2xx if r.wrong_status is None else r.wrong_status for r in rounds if r.server in mocks)
 
 
 # --- --workers 1 vs 2 on one state file ----------------------------------------------------------------
