@@ -172,13 +172,14 @@ def create_app(config: MockConfig | None = None) -> ASGIApp:
     return app
 
 
-# Around connexion, outermost first: CORS per audience (API or control), then trace ids, the session and the
-# hostile-input guards (Guards), then the contract operation's compiled fast path (FastPath), then forged control
-# writes refused, then the served docs' `servers` and `/`, then the dashboard's files.
+# Around connexion, outermost first: the contract operation's compiled fast path (FastPath, which takes only the
+# requests the layers after it would all pass, and does their part itself), then CORS per audience (API or
+# control), then trace ids, the session and the hostile-input guards (Guards), then forged control writes refused,
+# then the served docs' `servers` and `/`, then the dashboard's files.
 OUTER_LAYERS: tuple[Callable[[ASGIApp, Runtime], ASGIApp], ...] = (
+    FastPath.around,
     lambda app, runtime: AudienceCors(app, runtime.config),
     Guards,
-    FastPath.around,
     lambda app, runtime: ControlWrites(app, runtime.config),
     lambda app, _: ServedDocs(app),
     lambda app, _: Dashboard(app),

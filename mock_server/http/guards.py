@@ -44,9 +44,8 @@ class Guards:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        trace_id = begin_trace()
         # The request log and the journal (mock_server/http/recorder.py) see every byte in and out.
-        recording = Recording(scope, self.runtime, trace_id)
+        recording = Recording(scope, self.runtime, begin_trace())
         send, receive = recording.send(send), recording.receive(receive)
         headers = first_values(scope["headers"], GUARDED_HEADERS)
         try:
@@ -63,11 +62,9 @@ class Guards:
             recording.finish()
 
     def _admit(self, scope: Scope, headers: dict[bytes, str]) -> None:
-        scope[RUNTIME_KEY] = self.runtime
-        scope.setdefault("extensions", {})
         # Naming a session creates nothing: only an authenticated API request or a control call does
         # (Runtime.admit), so /healthz, 404s, 401s and 403s cannot grow the store.
-        scope[SESSION_KEY] = session_from_header(headers.get(SESSION_HEADER_BYTES))
+        attach(scope, self.runtime, session_from_header(headers.get(SESSION_HEADER_BYTES)))
         scope["path"] = opaque_path(scope)
         scope["headers"] = lowercase_media_type(scope["headers"])
         path = scope["path"]
@@ -118,6 +115,13 @@ class Guards:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return replay
+
+
+def attach(scope: Scope, runtime: Runtime, session: str) -> None:
+    """What every later layer reads from the scope: the runtime and the session the request names."""
+    scope[RUNTIME_KEY] = runtime
+    scope.setdefault("extensions", {})
+    scope[SESSION_KEY] = session
 
 
 def _require_control_token(expected: str | None, authorization: str | None) -> None:

@@ -141,6 +141,7 @@ PATHS = {
     "encoded_slash": b"/v1/accounts/ag%2Facme/messages/responses",
     "encoded_letter": b"/v1/accounts/ag%5Facme/messages/responses",
     "encoded_control": b"/v1/accounts/ag%0Aacme/messages/responses",
+    "encoded_literal": b"/v1/accounts/ag_acme/messages%2Fresponses",  # decoded, it routes; opaque, it is a 404
     "non_ascii": b"/v1/accounts/ag_%C3%A9/messages/responses",
     "trailing_slash": b"/v1/accounts/ag_acme/messages/responses/",
     "dots": b"/v1/accounts/ag.acme/messages/responses",
@@ -199,6 +200,7 @@ SESSIONS: dict[str, tuple[bytes, ...]] = {
     "fresh1": (b"fresh1",),
     "fresh2": (b"fresh2",),
     "invalid": (b"bad session",),
+    "empty": (b"",),
     "too_long": (b"s" * 65,),
     "twice": (b"s1", b"s2"),
 }
