@@ -30,6 +30,10 @@ def test_the_instruction_counters_driver_gets_a_202_for_every_request() -> None:
     bench("instructions.py", "--drive", "40", "--warmup", "5")
 
 
+def test_the_driver_through_uvicorns_protocol_gets_a_202_for_every_request() -> None:
+    bench("instructions.py", "--drive", "40", "--warmup", "5", "--through-uvicorn")
+
+
 def test_the_growth_bench_reports_a_time_per_request_at_each_checkpoint() -> None:
     out = bench("growth.py", "--at", "20,40", "--measure", "10")
     assert re.search(r"^\| [^|]+ \| [^|]+ \| \d+\.\d \| \d+\.\d \| \d+\.\d\dx \|$", out, re.MULTILINE), out
