@@ -12,9 +12,7 @@ Everything else a stranger can stretch is bounded here, per connection:
 - the gaps inside a body: a body that stops arriving for `body_timeout_seconds` ends the request with a
   400 envelope, and the connection is closed.
 
-A response leaves in one write (`CoalescingTransport`), not uvicorn's two. A request whose bytes arrived
-together is answered before `data_received` returns (`start_eagerly`): no task, no turn of the event loop, unless
-the app has to wait for something (more body, a latency fault, a thread).
+A response leaves in one write (`CoalescingTransport`), not uvicorn's two.
 
 uvicorn's parser also refuses some requests before any application code runs (a DEL byte in a header, a
 Content-Length too large to parse) and answers them in plain text; clients of this mock expect the
@@ -27,14 +25,12 @@ drop or reset the connection as a flaky network would.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from uvicorn._types import ASGI3Application
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from mock_server.config import MockConfig
 from mock_server.domain.errors import CATALOGUE
@@ -102,20 +98,11 @@ class CoalescingTransport:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
-        self._held = False
 
     def write(self, data: bytes) -> None:
-        if not self._pending and not self._held:
+        if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(data)
-
-    def hold(self) -> None:
-        """Keep writes until `release` (the protocol holds them while it answers what one read brought)."""
-        self._held = True
-
-    def release(self) -> None:
-        self._held = False
-        self.flush()
 
     def flush(self) -> None:
         if self._pending:
@@ -141,8 +128,6 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     _headers_done = 0
     _reading_headers = True
     _refused = False
-    _parsing = False
-    _deferred: tuple[RequestResponseCycle, ASGI3Application] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -163,29 +148,6 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        """Parse what arrived, then run the request it completed (`_start_asgi_task`, deferred while parsing:
-        the body usually arrives with the headers), writing its response in one piece."""
-        if self._refused:
-            return
-        transport: CoalescingTransport = self.transport  # type: ignore[assignment]
-        transport.hold()
-        self._parsing = True
-        try:
-            self._parse(data)
-        finally:
-            self._parsing = False
-            deferred, self._deferred = self._deferred, None
-            if deferred is not None:
-                self._start_asgi_task(*deferred)
-            transport.release()
-
-    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-        if self._parsing:
-            self._deferred = (cycle, app)
-            return
-        start_eagerly(self.loop, cycle.run_asgi(app), self.tasks)
-
-    def _parse(self, data: bytes) -> None:
         """Feed the parser, but never more header bytes than the limit allows."""
         if self._refused:
             return
@@ -208,7 +170,7 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         if self._reading_headers and self._headers_done == headers_done:
             self._refuse(f"headers larger than {connection_limits().max_header_bytes} bytes")
             return
-        self._parse(rest)  # the headers ended inside `head`: the rest is body or the next request
+        self.data_received(rest)  # the headers ended inside `head`: the rest is body or the next request
 
     # Parser callbacks
 
@@ -313,53 +275,6 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         )
         self.transport.write(b"".join(content))
         self.transport.close()
-
-
-def start_eagerly(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None], tasks: set[Any]) -> None:
-    """Run `coroutine` now, in a copy of the context as a task would; only if it has to wait does it become a task
-    (kept in `tasks`, as uvicorn keeps its own for the shutdown). Python 3.12's `eager_task_factory`, by hand.
-
-    Why: a task per request, and the turn of the event loop before it starts, cost about 5% of an accepted
-    request (bench/RESULTS.md); the fast path never waits, so most requests finish in their first step."""
-    context = contextvars.copy_context()
-    try:
-        waiting_for = context.run(coroutine.send, None)
-    except StopIteration:
-        return
-    task = loop.create_task(_resumed(coroutine, waiting_for), context=context)
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
-
-
-async def _resumed(coroutine: Coroutine[Any, Any, None], waiting_for: Any) -> None:
-    await _Resume(coroutine, waiting_for)
-
-
-class _Resume:
-    """Awaitable that hands the task what the coroutine's first step yielded, then drives the rest of it."""
-
-    __slots__ = ("coroutine", "waiting_for")
-
-    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting_for: Any) -> None:
-        self.coroutine = coroutine
-        self.waiting_for = waiting_for
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        step: Callable[[Any], Any] = self.coroutine.send
-        try:
-            value = yield self.waiting_for
-        except BaseException as exc:  # the task cancelled, or the awaited future failed
-            step, value = self.coroutine.throw, exc
-        while True:
-            try:
-                waiting_for = step(value)
-            except StopIteration:
-                return
-            step = self.coroutine.send
-            try:
-                value = yield waiting_for
-            except BaseException as exc:
-                step, value = self.coroutine.throw, exc
 
 
 def _seconds(value: float) -> str:
