@@ -22,7 +22,10 @@ the warm-up cancel out. Trees run two at a time (one per core); each takes about
 `--through-uvicorn` feeds the same requests as raw HTTP/1.1 bytes to uvicorn's protocol as the mock serves it
 (mock_server/http/protocol.py) over an in-memory transport: parsing, the request cycle, the response's bytes, so a
 change there counts too. Its timers and the request log's flushes follow the clock, which valgrind slows down, so
-it repeats within about 1%, not 0.1%; no kernel and no socket are in it.
+it repeats within about 1%, not 0.1%; no kernel and no socket are in it. Fewer instructions is not always more
+throughput: answering each request inside `data_received`, its response written at once, counted 0.97x here and
+served 0.80x the requests/s side by side (bench/RESULTS.md), so a change to when the mock writes needs
+`bench/compare.py` too.
 """
 
 from __future__ import annotations
