@@ -7,8 +7,10 @@
 
 Why: on this 2-core VM the same code's requests/s moves by a third between runs an hour apart (another tenant, wrk
 on the sibling core), and a change worth 2% drowns in it; `bench/compare.py` needs many rounds to see 5%.
-`valgrind --tool=callgrind` counts the instructions the process executes, which repeat within 0.1% from one run
-to the next (with PYTHONHASHSEED fixed) whatever else the machine does. Instructions are not time (a cache miss
+`valgrind --tool=callgrind` counts the instructions the process executes, which repeat within 0.1% for one tree
+within one run (with PYTHONHASHSEED fixed); between runs hours apart the same tree has moved by up to 3% (the
+request log's flushes and other work follow the clock, which valgrind and a loaded machine slow down), so compare
+trees within one run only. Instructions are not time (a cache miss
 costs more than an add), so this ranks changes to the mock's own work; `bench/run.py` stays the measure of
 throughput against Prism.
 
