@@ -165,7 +165,7 @@ def test_keep_alive_serves_requests_sent_in_time(server: MockProcess) -> None:
 
 
 def test_pipelined_requests_in_one_packet_are_answered_in_order(server: MockProcess) -> None:
-    """Three requests sent in one write: the first is answered while the packet is read, the others after it."""
+    """Three requests sent in one write are answered in the order they came (each waits for the one before)."""
     body = json.dumps({"prospectId": PROSPECT, "message": "pipelined"}).encode()
     keys = [f"pipelined-{n}-{time.monotonic_ns()}" for n in range(2)]
     extra = f"Authorization: Bearer {API_KEY}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
