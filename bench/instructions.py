@@ -149,9 +149,10 @@ def drive_through_uvicorn(warmup: int, requests: int) -> None:
     import uvloop
     from uvicorn.server import ServerState
 
+    app = served_app()  # first: it puts this tree's mock on the path, and checks it is the one imported
     from mock_server.http.protocol import EnvelopeHttpToolsProtocol
 
-    config = uvicorn.Config(served_app(), http=EnvelopeHttpToolsProtocol, lifespan="off", access_log=False)
+    config = uvicorn.Config(app, http=EnvelopeHttpToolsProtocol, lifespan="off", access_log=False)
     config.load()
     loop = uvloop.new_event_loop()
     protocol = EnvelopeHttpToolsProtocol(config=config, server_state=ServerState(), app_state={}, _loop=loop)
