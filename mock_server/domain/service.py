@@ -19,6 +19,7 @@ from mock_server.domain.retention import due as retention_due
 from mock_server.domain.scheduler import next_slot
 from mock_server.domain.sessions import OpenSession, open_session
 from mock_server.storage.base import Store, Tx
+from mock_server.storage.rows_messages import QueueView
 
 DEFAULT_RETENTION = Retention()
 
@@ -46,22 +47,34 @@ def queue_response(
     idempotency_key: str | None,
     retention: Retention = DEFAULT_RETENTION,
     also: Callable[[Tx, Outcome], None] | None = None,
+    first: Callable[[OpenSession, QueueView], None] | None = None,
 ) -> Outcome:
     """Schedule the response, or replay the one already scheduled under the same key and body.
 
-    `also` runs in the same transaction with the outcome, for what must commit with it (the HTTP layer's
-    journal entry of the 202): both are stored, or neither."""
+    `first` runs in the transaction as soon as the session is open and read, before anything is decided: what
+    must hold before the request is the domain's (the fast path's caller and body checks, which read the
+    session's dataset and faults from that same statement); raising there rolls everything back. `also` runs in
+    the same transaction with the outcome, for what must commit with it (the HTTP layer's journal entry of the
+    202): both are stored, or neither."""
     with store.transaction(session) as tx:
-        outcome = _queue(tx, session, group_id, body, idempotency_key, retention)
+        outcome = _queue(tx, session, group_id, body, idempotency_key, retention, first)
         if also is not None:
             also(tx, outcome)
         return outcome
 
 
 def _queue(
-    tx: Tx, session: str, group_id: str, body: dict[str, Any], idempotency_key: str | None, retention: Retention
+    tx: Tx,
+    session: str,
+    group_id: str,
+    body: dict[str, Any],
+    idempotency_key: str | None,
+    retention: Retention,
+    first: Callable[[OpenSession, QueueView], None] | None,
 ) -> Outcome:
     opened, view = open_session(tx, session, group_id, idempotency_key)
+    if first is not None:
+        first(opened, view)
     now = opened.clock.now()
     book = MessageBook(tx, session)
     if view.next_due is not None and view.next_due <= now:

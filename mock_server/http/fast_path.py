@@ -4,12 +4,17 @@ Why: a request through connexion's stack costs about 0.2 ms of per-request frame
 security, validator objects, scope copies) for answers the spec fixes in advance; the domain needs a fraction
 of that. Connexion stays the spec-driven router and validator: this layer reads connexion's own loaded
 operation once (route, bearer scheme, parameter rules, body schema) and takes a request only when routing,
-the bearer key and its group, the parameters and the media type all accept it, no fault is pending and the
-session may be used. Every other request goes on, untouched (its body unread), to the full path::
+the parameters and the media type accept it and the session may be used without a write. It then reads the
+body (a declared length within the limit, which has nearly always arrived with the headers) and answers in
+one transaction, whose first statement reads the session's dataset and faults along with what the domain
+needs: the caller is checked there, and a request the full path must answer (an unknown or refused key, a
+pending fault) is handed over with its body replayed, the transaction rolled back. Every other request goes
+on, untouched, to the full path::
 
-    FastPath -- route, no Origin, session name, key, group, parameters, media type, no pending fault, admitted -->
-       |          the guards' set-up (trace id, session, journal, log) -> rate limit (429) -> read the body
-       |          -> its problems (400, every one) -> domain (202, 409, 422), with `Vary: Origin` as CORS adds it
+    FastPath -- route, no Origin, session name, parameters, media type, session admitted --> read the body
+       |          -> the guards' set-up (trace id, session, journal, log) -> one transaction: key and group, no
+       |             pending fault (else hand over, body replayed) -> rate limit (429) -> the body's problems
+       |             (400, every one) -> domain (202, 409, 422); `Vary: Origin` as CORS adds it
        +-- anything else: unusual (Prefer, query, Expect, encodings, repeated headers, an encoded path), a browser's
            Origin, an invalid session name or parameter, an unknown or refused key, a pending fault, the session
            cap --> the full stack (CORS, Guards, connexion), unchanged
@@ -21,11 +26,17 @@ bounds the body. It calls the guards' own set-up (`attach`, `Recording`) and COR
 rules keep one home; passing through the two layers cost an accepted request 3% of its instructions
 (bench/instructions.py).
 
-Before it hands over, it has changed nothing: the checks are reads (admitting the session, which it does last,
-refuses without writing), so the full path meets the request as it came. Once taken, the request is answered in
-the contract's order with the code the full path runs (`charge`, `body_problems`, `handlers.answer`), and its
-body is read only after the rate limit, as connexion reads it. tests/http/test_fast_path_differential.py holds
-both paths to the same answers and the same stored state.
+Before it hands over, it has changed nothing the full path can see: its transaction is rolled back, the scope
+is as it came, and the body's messages are replayed in order. A session that this process has not admitted
+within the touch period (once a period, and a new session) is first checked apart: the caller read in a
+statement of its own, and the session admitted (a write) only for a caller the full path would accept, as the
+guards admit it. Once taken, the request is
+answered in the contract's order with the code the full path runs (`charge`, `body_problems`,
+`handlers.answer`); its body is journaled only past the rate limit, where connexion reads it. Reading the
+caller in the request's own transaction saves a statement and its implicit transaction (2% of an accepted
+request's instructions, bench/instructions.py), and the key is checked against the dataset the request is
+answered from. tests/http/test_fast_path_differential.py holds both paths to the same answers and the same
+stored state.
 """
 
 from __future__ import annotations
@@ -38,19 +49,22 @@ from typing import Any
 from connexion.operations import OpenAPIOperation
 from connexion.resolver import Resolver
 from connexion.spec import Specification
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain import datasets
 from mock_server.domain.access import Caller, authorize, identify
+from mock_server.domain.datasets import Dataset
 from mock_server.domain.errors import MockError
+from mock_server.domain.sessions import OpenSession
 from mock_server.http.cors import vary_origin
 from mock_server.http.envelope import begin_trace
 from mock_server.http.gate import charge
-from mock_server.http.guards import CONTROL_CHARACTER, SESSION_HEADER_BYTES, attach, send_envelope
-from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, read_body
+from mock_server.http.guards import CONTROL_CHARACTER, SESSION_HEADER_BYTES, attach, detach, send_envelope
+from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, read_messages, replaying
 from mock_server.http.recorder import Recording
 from mock_server.http.runtime import CALLER, Runtime, session_from_header
 from mock_server.http.validation import BodyProblem, body_problems, parameter_check, problems_error, strict_json
+from mock_server.storage.rows_messages import QueueView
 from openapi import CONTRACT_SPEC
 
 JSON_MEDIA_TYPES = frozenset(
@@ -133,6 +147,11 @@ def _compiled(operation: OpenAPIOperation, template: str) -> CompiledOperation:
     )
 
 
+class HandOver(Exception):
+    """Raised in the request's transaction (rolling it back) when the full path is to answer: an unknown or
+    refused key, or a pending fault, found by the statement that opens the session."""
+
+
 @dataclass(slots=True)  # per request: a frozen dataclass's init costs three times a plain one's
 class Candidate:
     """A request whose route, headers and parameters the operation accepts; its caller and body still to check."""
@@ -158,21 +177,53 @@ class FastPath:
         return cls(app, runtime, compile_operation())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The contract's order: key and group (read above), the session admitted, the rate limit, the body's
-        problems (400), then the domain; the body is read only once the request is the fast path's to answer."""
+        """The contract's order: key and group, the session admitted, the rate limit, the body's problems (400),
+        then the domain. The body is read first (a candidate declares a length within the limit; it has nearly
+        always arrived with the headers) so that the checks and the domain run in one transaction, whose first
+        statement also reads the session's dataset and faults; a request that fails the caller's checks there is
+        handed over with its body replayed, nothing written."""
         candidate = self.candidate(scope) if scope["type"] == "http" else None
-        caller = None if candidate is None else self.caller(candidate)
-        if candidate is None or caller is None or not self.admitted(candidate.session):
+        if candidate is None or not self.admits(candidate):
             await self.app(scope, receive, send)
             return
-        attach(scope, self.runtime, candidate.session)
-        scope["extensions"][CALLER] = caller
-        recording = Recording(scope, self.runtime, begin_trace())
-        send, receive = recording.send(vary_origin(send)), recording.receive(receive)
+        received = await read_messages(receive)
         try:
+            await self.serve(scope, send, candidate, received)
+        except HandOver:
+            await self.app(scope, replaying(received, receive), send)
+
+    def admits(self, candidate: Candidate) -> bool:
+        """The session may be used without a write: admitted by this process within the touch period. Otherwise
+        (once per period, and for a new session) the caller is read on its own first, and the session admitted
+        only for a caller the full path would accept, as the guards admit it: then the request is taken."""
+        if self.runtime.admitted_recently(candidate.session):
+            return True
+        return self.caller(candidate) is not None and self.admitted(candidate.session)
+
+    async def serve(self, scope: Scope, send: Send, candidate: Candidate, received: list[Message]) -> None:
+        """Answer the taken request, or raise HandOver (from `first`) before anything is sent or kept."""
+        attach(scope, self.runtime, candidate.session)
+        recording = Recording(scope, self.runtime, begin_trace())
+        raw = b"".join(message.get("body", b"") for message in received)
+        body, problems = self.parsed(raw)
+
+        def first(opened: OpenSession, view: QueueView) -> None:
+            caller = None if view.faults_pending else self.allowed(opened.dataset, candidate)
+            if caller is None:
+                raise HandOver
+            scope["extensions"][CALLER] = caller
             charge(self.runtime, candidate.session, caller)
-            body = self.accepted_body(scope, await read_body(receive))
-            await answer(scope, send, candidate.path_params["accountGroupId"], body, candidate.idempotency_key)
+            recording.request.add(raw)  # the body counts as read past the rate limit, where connexion reads it
+            if problems:
+                raise problems_error(scope, problems)
+
+        send = recording.send(vary_origin(send))
+        try:
+            await answer(scope, send, candidate.path_params["accountGroupId"], body, candidate.idempotency_key, first)
+        except HandOver:
+            recording.discard()
+            detach(scope)
+            raise
         except MockError as exc:
             await send_envelope(send, exc)
         finally:
@@ -218,25 +269,28 @@ class FastPath:
         try:
             with self.runtime.store.reading() as tx:
                 dataset, faults_pending = tx.dataset_and_faults(candidate.session)
-                if faults_pending:
-                    return None
-                caller = identify(datasets.load(tx, dataset), candidate.token)
+                return None if faults_pending else self.allowed(datasets.load(tx, dataset), candidate)
+        except LookupError:  # another process replaced the session's dataset meanwhile
+            return None
+
+    @staticmethod
+    def allowed(dataset: Dataset, candidate: Candidate) -> Caller | None:
+        """The candidate's key in `dataset`, allowed on the account group; None (hand over) for the 401 or 403."""
+        try:
+            caller = identify(dataset, candidate.token)
             authorize(caller, candidate.path_params["accountGroupId"])
-        except (MockError, LookupError):  # LookupError: another process replaced the session's dataset meanwhile
+        except MockError:
             return None
         return caller
 
-    def accepted_body(self, scope: Scope, raw: bytes) -> dict[str, Any]:
-        """The body, when it is strict JSON the operation's schema accepts; else the 400 listing every problem,
-        in the full path's words."""
+    def parsed(self, raw: bytes) -> tuple[dict[str, Any], list[str]]:
+        """The body, and every problem that makes it a 400 in the full path's words (none: the schema accepts
+        strict JSON). Worked out before the transaction, raised inside it after the caller's checks."""
         try:
             body = strict_json(raw)
         except BodyProblem as exc:
-            raise problems_error(scope, [str(exc)]) from None
-        problems = body_problems(self.operation.body_schema, body)
-        if problems:
-            raise problems_error(scope, problems)
-        return body
+            return {}, [str(exc)]
+        return body, body_problems(self.operation.body_schema, body)
 
     def admitted(self, session: str) -> bool:
         """The session is created or touched as the full path would; past the session cap the full path answers."""

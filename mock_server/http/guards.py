@@ -124,6 +124,12 @@ def attach(scope: Scope, runtime: Runtime, session: str) -> None:
     scope[SESSION_KEY] = session
 
 
+def detach(scope: Scope) -> None:
+    """Undo `attach`: the fast path hands the request over as it came."""
+    scope.pop(RUNTIME_KEY, None)
+    scope.pop(SESSION_KEY, None)
+
+
 def _require_control_token(expected: str | None, authorization: str | None) -> None:
     """With `--control-token`, the control API answers only to that bearer (compared in constant time)."""
     if expected is None:

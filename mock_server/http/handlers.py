@@ -11,18 +11,21 @@ the transaction that queues it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from connexion import request
 from flask import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain.service import Outcome, queue_response
+from mock_server.domain.sessions import OpenSession
 from mock_server.http.envelope import encode, respond, send_payload, success
 from mock_server.http.recorder import recording_of
 from mock_server.http.runtime import Runtime, first_values, operation_id, runtime_of, session_of
 from mock_server.storage import Tx
+from mock_server.storage.rows_messages import QueueView
 
 CONTRACT_OPERATION = "queueScheduledMessageResponse"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -44,12 +47,19 @@ def reply_of(outcome: Outcome) -> Reply:
     return Reply(202, success(outcome.data), {REPLAYED_HEADER: "true"} if outcome.replayed else {})
 
 
-async def answer(scope: Scope, send: Send, group_id: str, body: dict[str, Any], key: str | None) -> None:
+async def answer(
+    scope: Scope,
+    send: Send,
+    group_id: str,
+    body: dict[str, Any],
+    key: str | None,
+    first: Callable[[OpenSession, QueueView], None] | None = None,
+) -> None:
     """Queue and send the 202 (or raise the domain's refusal): the operation's one ASGI answer.
 
     Its journal entry commits with the 202, in the same transaction. What `queue_response` returns is what is
     sent (a wrapper may change it, as the faulty variants of tests/faulty do); the payload encoded for the
-    journal is reused when it is the same outcome."""
+    journal is reused when it is the same outcome. `first`: see `queue_response`."""
     runtime, recording = runtime_of(scope), recording_of(scope)
     journaled: list[tuple[Outcome, Reply, bytes]] = []
 
@@ -61,7 +71,9 @@ async def answer(scope: Scope, send: Send, group_id: str, body: dict[str, Any], 
         journaled.append((outcome, reply, payload))
 
     try:
-        outcome = queue_response(runtime.store, session_of(scope), group_id, body, key, runtime.retention, journal)
+        outcome = queue_response(
+            runtime.store, session_of(scope), group_id, body, key, runtime.retention, also=journal, first=first
+        )
     except BaseException:
         if recording is not None and journaled:
             recording.unwritten()
@@ -101,12 +113,28 @@ class ContractEndpoint:
 
 
 async def read_body(receive: Receive) -> bytes:
-    """The whole body: replayed by connexion's validator (ContractEndpoint), or from the connection (the fast path;
-    Guards bounds it, and past the limit its receive raises the 400). A client that leaves mid-body ends it where
-    it left, as connexion's validator reads it: whatever it gets is no longer sent."""
-    chunks = []
+    """The whole body: replayed by connexion's validator (ContractEndpoint). A client that leaves mid-body ends
+    it where it left, as connexion's validator reads it: whatever it gets is no longer sent."""
+    return b"".join(message.get("body", b"") for message in await read_messages(receive))
+
+
+async def read_messages(receive: Receive) -> list[Message]:
+    """The messages that carry the whole body, as they came (the last one ends it: no `more_body`, or the
+    client's `http.disconnect`): the fast path reads them first and replays them if it hands the request over.
+    Only a declared length within the limit is read this way (the fast path's candidates)."""
+    messages = []
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        messages.append(message)
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return messages
+
+
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that gives `messages` again, in order, then whatever the connection gives next."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed

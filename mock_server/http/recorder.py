@@ -113,6 +113,11 @@ class Recording:
         finally:
             self.scope.get("extensions", {}).pop(RECORDING_EXTENSION, None)
 
+    def discard(self) -> None:
+        """Nothing of this record is kept: the request is handed to a layer that records it itself."""
+        self.journaled = self.logged = True
+        self.scope.get("extensions", {}).pop(RECORDING_EXTENSION, None)
+
     def log(self) -> None:
         """The request-log line, once."""
         if self.logged:

@@ -66,10 +66,9 @@ class Runtime:
         """An authenticated API request or a control call uses the session: create it if needed (429 past
         the cap) and record its use. A process writes a session's last use at most once per touch period,
         so the hot path stays free of writes; idle sessions are swept on the same write, now and then."""
-        now = time.monotonic()
-        last = self._touched.get(session)
-        if last is not None and now - last < self._touch_every:
+        if self.admitted_recently(session):
             return
+        now = time.monotonic()
         sweep = now >= self._next_sweep
         with self.store.transaction(session) as tx:
             expired = expire_idle(tx, time.time()) if sweep else []
@@ -81,6 +80,11 @@ class Runtime:
         if len(self._touched) > 2 * self.limits.max_sessions:
             self._touched = {name: at for name, at in self._touched.items() if now - at < self._touch_every}
         self._touched[session] = now
+
+    def admitted_recently(self, session: str) -> bool:
+        """This process admitted the session within the touch period: `admit` would not write now."""
+        last = self._touched.get(session)
+        return last is not None and time.monotonic() - last < self._touch_every
 
     def forget(self, session: str) -> None:
         """The session was dropped or reset: its next use writes again, its rate-limit buckets start full."""

@@ -54,7 +54,8 @@ class BoundKey(NamedTuple):
 class QueueView(NamedTuple):
     """What queueing a response reads before it decides, in one statement (each statement costs more than the
     index lookups in it): the session's dataset and clock, its earliest unsent slot (so the due messages are
-    looked for only when there are some), the group's last slot, and the Idempotency-Key's binding."""
+    looked for only when there are some), the group's last slot, the Idempotency-Key's binding, and whether
+    the session has faults waiting (the fast path hands those requests to the gate that applies them)."""
 
     dataset: str
     clock_offset: float
@@ -62,6 +63,7 @@ class QueueView(NamedTuple):
     next_due: float | None
     last_slot: float | None
     bound: BoundKey | None
+    faults_pending: bool
 
 
 class MessageRows(Statements):
@@ -72,15 +74,15 @@ class MessageRows(Statements):
             "SELECT s.dataset, s.clock_offset, s.clock_frozen_at, "
             "(SELECT MIN(scheduled_at) FROM messages WHERE session = ? AND sent_at IS NULL), "
             "(SELECT last_slot FROM group_slots WHERE session = ? AND group_id = ?), "
-            "k.fingerprint, k.response, k.expires_at "
+            "k.fingerprint, k.response, k.expires_at, EXISTS (SELECT 1 FROM faults WHERE session = ?) "
             "FROM sessions AS s LEFT JOIN idempotency_keys AS k ON k.session = ? AND k.group_id = ? AND k.key = ? "
             "WHERE s.name = ?",
-            (session, session, group_id, session, group_id, key, session),
+            (session, session, group_id, session, session, group_id, key, session),
         )
         if row is None:
             return None
         bound = None if row[5] is None else BoundKey(row[5], row[6], row[7])
-        return QueueView(row[0], row[1], row[2], row[3], row[4], bound)
+        return QueueView(row[0], row[1], row[2], row[3], row[4], bound, bool(row[8]))
 
     # -- the scheduler's memory: each group's last slot and each local day's count per channel
     def day_count(self, session: str, group_id: str, local_day: str, channel: str) -> int:

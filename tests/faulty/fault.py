@@ -44,8 +44,8 @@ def wrap_outcomes(monkeypatch: pytest.MonkeyPatch, change: Callable[[Outcome, st
     """Bend what the handler returns, new and replayed alike, keeping the domain itself correct."""
     original = handlers.queue_response
 
-    def bent(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
-        return change(original(store, session, group_id, body, key, *rest), key)
+    def bent(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any, **named: Any) -> Outcome:
+        return change(original(store, session, group_id, body, key, *rest, **named), key)
 
     monkeypatch.setattr(handlers, "queue_response", bent)
 

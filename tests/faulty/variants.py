@@ -118,7 +118,7 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     def lookup(self: IdempotencyStore, key: str, body_fingerprint: str, now: float) -> Replay | None:
         return None if getattr(skip, "on", False) else real_lookup(self, key, body_fingerprint, now)
 
-    def racy(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
+    def racy(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any, **named: Any) -> Outcome:
         if key is not None:
             with store.transaction() as conn:
                 clock = read_clock(conn, session)
@@ -129,7 +129,7 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
                 time.sleep(1.0)
         skip.on = True
         try:
-            return original(store, session, group_id, body, key, *rest)
+            return original(store, session, group_id, body, key, *rest, **named)
         finally:
             skip.on = False
 
@@ -141,8 +141,12 @@ def concurrent_duplicates_race(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
 def keyless_deduplicated(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
     original = handlers.queue_response
 
-    def by_body(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
-        outcome = original(store, session, group_id, body, key or f"keyless-{idempotency.fingerprint(body)}", *rest)
+    def by_body(
+        store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any, **named: Any
+    ) -> Outcome:
+        outcome = original(
+            store, session, group_id, body, key or f"keyless-{idempotency.fingerprint(body)}", *rest, **named
+        )
         return Outcome({**outcome.data, "idempotencyKey": key}, outcome.replayed and key is not None, outcome.clock)
 
     monkeypatch.setattr(handlers, "queue_response", by_body)

@@ -176,10 +176,12 @@ def state_conflict_binds_key(monkeypatch: pytest.MonkeyPatch) -> ASGIApp:
             refused.update([key] if key else [])
             raise
 
-    def bound(store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any) -> Outcome:
+    def bound(
+        store: Any, session: str, group_id: str, body: dict, key: str | None, *rest: Any, **named: Any
+    ) -> Outcome:
         if key in refused:
             raise IdempotencyConflict("Idempotency-Key: already used with a different request body")
-        return queue(store, session, group_id, body, key, *rest)
+        return queue(store, session, group_id, body, key, *rest, **named)
 
     monkeypatch.setattr(service, "_checked_message", checked)
     monkeypatch.setattr("mock_server.http.handlers.queue_response", bound)

@@ -344,12 +344,12 @@ def test_a_202_whose_commit_fails_leaves_the_503_in_the_journal_not_the_202(
     the client gets a 503 and the journal shows that 503, not a 202 nobody received."""
     real = handlers.queue_response
 
-    def commit_fails(*args: Any) -> Any:
-        def also(tx: Any, outcome: Any) -> None:
-            args[-1](tx, outcome)  # the journal entry, written in the transaction
+    def commit_fails(*args: Any, also: Any, **kwargs: Any) -> Any:
+        def failing(tx: Any, outcome: Any) -> None:
+            also(tx, outcome)  # the journal entry, written in the transaction
             raise DatabaseUnavailable()  # and then the transaction does not commit
 
-        return real(*args[:-1], also)
+        return real(*args, also=failing, **kwargs)
 
     monkeypatch.setattr(handlers, "queue_response", commit_fails)
     with TestClient(create_app(MockConfig(rate_limit="off", fast_path=fast_path))) as client:
