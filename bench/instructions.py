@@ -14,10 +14,11 @@ trees within one run only. Instructions are not time (a cache miss
 costs more than an add), so this ranks changes to the mock's own work; `bench/run.py` stays the measure of
 throughput against Prism.
 
-How: each tree's driver builds the app as a served process does (`create_app`, then the garbage collector's
-start-up freeze) with the request log on at info level into /dev/null, then plays `--warmup` requests and
-`--requests` more as raw ASGI calls, the stateful workload of `bench/run.py` (a valid body, a fresh
-Idempotency-Key each, the demo's writer key): no sockets, no uvicorn, only the mock's layers, domain and SQLite.
+How: each tree's driver builds the app with the factory a served process runs (`app_from_environment`: SQLite's
+memory statistics off, `create_app`, the garbage collector's start-up freeze) with the request log on at info
+level into /dev/null, then plays `--warmup` requests and `--requests` more as raw ASGI calls, the stateful
+workload of `bench/run.py` (a valid body, a fresh Idempotency-Key each, the demo's writer key): no sockets, no
+uvicorn, only the mock's layers, domain and SQLite.
 valgrind runs the driver twice, with `--requests` 0 and N; the difference over N is the figure, so start-up and
 the warm-up cancel out. Trees run two at a time (one per core); each takes about a minute and a half.
 
@@ -73,22 +74,20 @@ def scope(key: str) -> dict[str, Any]:
 
 
 def served_app() -> Any:
-    """The app of the mock importable from the working directory (another checkout's is refused), built as a
-    served process builds it: the request log on at info (into /dev/null), the collector's start-up freeze."""
+    """The app of the mock importable from the working directory (another checkout's is refused), built by the
+    factory a served process runs (`app_from_environment`: the request log on at info, here into /dev/null, and
+    whatever the process sets up before and after the app, such as the collector's start-up freeze)."""
     sys.path.insert(0, os.getcwd())
     import mock_server
     from mock_server.config import MockConfig
-    from mock_server.http.app import create_app, settle_garbage_collector
-    from mock_server.logs import configure_logging
+    from mock_server.http.app import app_from_environment
 
     if not Path(mock_server.__file__).resolve().is_relative_to(Path.cwd().resolve()):
         raise SystemExit(f"imported {mock_server.__file__}, not the mock of {Path.cwd()}")
 
     sys.stderr = open(os.devnull, "w")  # the request log's stream, for the process's life
-    configure_logging("info", "text")
-    app = create_app(MockConfig(rate_limit="off"))
-    settle_garbage_collector()
-    return app
+    MockConfig(rate_limit="off").to_environment()
+    return app_from_environment()
 
 
 def drive(warmup: int, requests: int) -> None:

@@ -45,6 +45,7 @@ from mock_server.http.runtime import Runtime
 from mock_server.http.security import SECURITY_MAP
 from mock_server.http.validation import VALIDATOR_MAP
 from mock_server.logs import configure_logging
+from mock_server.storage.sqlite_process import quiet_memory_statistics
 from openapi import CONTRACT_SPEC, CONTROL_SPEC, SPEC_DIR
 
 
@@ -191,6 +192,7 @@ def app_from_environment() -> ASGIApp:
     (each worker is its own process, so it sets up its own logging)."""
     config = MockConfig.from_environment()
     configure_logging(config.log_level, config.log_format)
+    quiet_memory_statistics()  # before the first connection of the process; see sqlite_process
     app = create_app(config)
     settle_garbage_collector()
     return app
