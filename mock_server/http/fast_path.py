@@ -30,13 +30,12 @@ Before it hands over, it has changed nothing the full path can see: its transact
 is as it came, and the body's messages are replayed in order. A session that this process has not admitted
 within the touch period (once a period, and a new session) is first checked apart: the caller read in a
 statement of its own, and the session admitted (a write) only for a caller the full path would accept, as the
-guards admit it. Once taken, the request is
-answered in the contract's order with the code the full path runs (`charge`, `body_problems`,
-`handlers.answer`); its body is journaled only past the rate limit, where connexion reads it. Reading the
-caller in the request's own transaction saves a statement and its implicit transaction (2% of an accepted
-request's instructions, bench/instructions.py), and the key is checked against the dataset the request is
-answered from. tests/http/test_fast_path_differential.py holds both paths to the same answers and the same
-stored state.
+guards admit it. Once taken, the request is answered in the contract's order with the code the full path runs
+(`charge`, `body_problems`, `handlers.answer`); its body is journaled only past the rate limit, where connexion
+reads it. Reading the caller in the request's own transaction saves a statement and its implicit transaction (2%
+of an accepted request's instructions, bench/instructions.py), and the key is checked against the dataset the
+request is answered from. tests/http/test_fast_path_differential.py holds both paths to the same answers and the
+same stored state.
 """
 
 from __future__ import annotations

@@ -120,8 +120,8 @@ async def read_body(receive: Receive) -> bytes:
 
 async def read_messages(receive: Receive) -> list[Message]:
     """The messages that carry the whole body, as they came (the last one ends it: no `more_body`, or the
-    client's `http.disconnect`): the fast path reads them first and replays them if it hands the request over.
-    Only a declared length within the limit is read this way (the fast path's candidates)."""
+    client's `http.disconnect`). The fast path reads them before its caller check (only for a declared length
+    within the limit) and replays them if it hands the request over."""
     messages = []
     while True:
         message = await receive()

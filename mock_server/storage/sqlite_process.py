@@ -10,8 +10,8 @@ SQLite takes a process-wide setting only while it is not initialised, and Python
 import; so `quiet_memory_statistics` shuts it down first, which SQLite allows only when nothing of it is in use
 (no connection, no statement). It checks that by the statistics themselves: with them on, a process in which
 SQLite holds no memory at all has nothing open. Anywhere else it changes nothing. It is for the mock's own
-served processes (`app_from_environment`), which call it before opening any store, as the garbage collector's
-freeze is; tests that build apps in-process keep SQLite's defaults.
+served processes (`app_from_environment` calls it before the first store opens); tests that build apps
+in-process keep SQLite's defaults.
 """
 
 from __future__ import annotations
