@@ -59,7 +59,7 @@ from mock_server.http.cors import vary_origin
 from mock_server.http.envelope import begin_trace
 from mock_server.http.gate import charge
 from mock_server.http.guards import CONTROL_CHARACTER, SESSION_HEADER_BYTES, attach, detach, send_envelope
-from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, read_messages, replaying
+from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, body_of, read_messages, replaying
 from mock_server.http.recorder import Recording
 from mock_server.http.runtime import CALLER, Runtime, session_from_header
 from mock_server.http.validation import BodyProblem, body_problems, parameter_check, problems_error, strict_json
@@ -203,7 +203,7 @@ class FastPath:
         """Answer the taken request, or raise HandOver (from `first`) before anything is sent or kept."""
         attach(scope, self.runtime, candidate.session)
         recording = Recording(scope, self.runtime, begin_trace())
-        raw = b"".join(message.get("body", b"") for message in received)
+        raw = body_of(received)
         body, problems = self.parsed(raw)
 
         def first(opened: OpenSession, view: QueueView) -> None:

@@ -115,7 +115,7 @@ class ContractEndpoint:
 async def read_body(receive: Receive) -> bytes:
     """The whole body: replayed by connexion's validator (ContractEndpoint). A client that leaves mid-body ends
     it where it left, as connexion's validator reads it: whatever it gets is no longer sent."""
-    return b"".join(message.get("body", b"") for message in await read_messages(receive))
+    return body_of(await read_messages(receive))
 
 
 async def read_messages(receive: Receive) -> list[Message]:
@@ -128,6 +128,11 @@ async def read_messages(receive: Receive) -> list[Message]:
         messages.append(message)
         if not message.get("more_body", False):
             return messages
+
+
+def body_of(messages: list[Message]) -> bytes:
+    """The body the `http.request` messages carry, joined."""
+    return b"".join(message.get("body", b"") for message in messages)
 
 
 def replaying(messages: list[Message], receive: Receive) -> Receive:
