@@ -12,7 +12,8 @@ within one run (with PYTHONHASHSEED fixed); between runs hours apart the same tr
 request log's flushes and other work follow the clock, which valgrind and a loaded machine slow down), so compare
 trees within one run only. Instructions are not time (a cache miss costs more than an add), so this ranks
 changes to the mock's own work; `bench/run.py` stays the measure of throughput against Prism. A count can promise
-more than a served run shows: SQLite's memory statistics off counted 0.936x and served 0.97x the CPU per request.
+more than a served run shows: the sixth session's two changes counted 0.904x and served 0.97x the CPU per
+request (bench/RESULTS.md).
 
 How: each tree's driver builds the app with the factory a served process runs (`app_from_environment`: SQLite's
 memory statistics off, `create_app`, the garbage collector's start-up freeze) with the request log on at info
