@@ -149,8 +149,10 @@ class SqliteStore(Store):
             # Set before the first table exists, after which it is fixed. Why 1 KiB, not 4: a transaction copies
             # every page it changes twice (into the rollback journal, then into memdb's buffer at COMMIT), and an
             # accepted request changes about a dozen pages, one per table and index it writes; with 1 KiB pages it
-            # copies a quarter of the bytes. Served side by side, 1.07x the requests/s and 0.95x the CPU per request
-            # (bench/compare.py); 512 B pages counted no fewer instructions than 1 KiB (bench/instructions.py).
+            # copies a quarter of the bytes: 0.968x the instructions of an accepted request (bench/instructions.py;
+            # 512 B pages counted no fewer), and served side by side 1.07x and 1.01x the requests/s in two runs
+            # (bench/compare.py). Its page cache stays SQLite's default 2 MB: 0.5 MB served 0.90x, 4 MB 0.97x and
+            # 16 MB 0.67x the requests/s of the default.
             self._connection.execute("PRAGMA page_size=1024")
             self._cursor = self._connection.cursor()
             with self.transaction() as tx:
