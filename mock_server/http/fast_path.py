@@ -31,11 +31,11 @@ is as it came, and the body's messages are replayed in order. A session that thi
 within the touch period (once a period, and a new session) is first checked apart: the caller read in a
 statement of its own, and the session admitted (a write) only for a caller the full path would accept, as the
 guards admit it. Once taken, the request is answered in the contract's order with the code the full path runs
-(`charge`, `body_problems`, `handlers.answer`); its body is journaled only past the rate limit, where connexion
-reads it. Reading the caller in the request's own transaction saves a statement and its implicit transaction (2%
-of an accepted request's instructions, bench/instructions.py), and the key is checked against the dataset the
-request is answered from. tests/http/test_fast_path_differential.py holds both paths to the same answers and the
-same stored state.
+(`charge`, `handlers.answer`, and `compiled_body_problems`, the full path's `body_problems` worded from the
+compiled validator); its body is journaled only past the rate limit, where connexion reads it. Reading the caller
+in the request's own transaction saves a statement and its implicit transaction (2% of an accepted request's
+instructions, bench/instructions.py), and the key is checked against the dataset the request is answered from.
+tests/http/test_fast_path_differential.py holds both paths to the same answers and the same stored state.
 """
 
 from __future__ import annotations
@@ -62,7 +62,13 @@ from mock_server.http.guards import CONTROL_CHARACTER, SESSION_HEADER_BYTES, att
 from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, body_of, read_messages, replaying
 from mock_server.http.recorder import Recording
 from mock_server.http.runtime import CALLER, Runtime, session_from_header
-from mock_server.http.validation import BodyProblem, body_problems, parameter_check, problems_error, strict_json
+from mock_server.http.validation import (
+    BodyProblem,
+    compiled_body_problems,
+    parameter_check,
+    problems_error,
+    strict_json,
+)
 from mock_server.storage.rows_messages import QueueView
 from openapi import CONTRACT_SPEC
 
@@ -289,7 +295,7 @@ class FastPath:
             body = strict_json(raw)
         except BodyProblem as exc:
             return {}, [str(exc)]
-        return body, body_problems(self.operation.body_schema, body)
+        return body, compiled_body_problems(self.operation.body_schema, body)
 
     def admitted(self, session: str) -> bool:
         """The session is created or touched as the full path would; past the session cap the full path answers."""
