@@ -222,7 +222,8 @@ def _at(document: t.Any, path: tuple[str | int, ...]) -> t.Any:
 def _located(schema: t.Any, schema_path: t.Sequence[str | int]) -> tuple[tuple[int, ...], t.Mapping[str, t.Any]] | None:
     """The position of a failed keyword in the Python validator's walk (each step's index among its siblings)
     and the subschema that holds it; None for a path this does not follow."""
-    order, node = [], schema
+    order: list[int] = []
+    node, holder = schema, schema
     for step in schema_path:
         if isinstance(node, dict) and isinstance(step, str) and step in node:
             order.append(list(node).index(step))
