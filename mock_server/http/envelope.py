@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from contextvars import ContextVar
 from typing import Any
 
 from flask import Response
-from starlette.types import Send
+from starlette.types import Message, Send
 
 from mock_server.domain.errors import MockError
 from mock_server.domain.tokens import new_object_id
@@ -58,10 +59,27 @@ async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict
     await send_payload(send, status, encode(body), headers)
 
 
+class WholeSend(ABC):
+    """A `send` that may write a whole response at once, without its two ASGI messages (the fast path's, see
+    fast_path.py): `send_payload` asks it first."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    async def __call__(self, message: Message) -> None:
+        """The ASGI `send`, for whatever is not written whole."""
+
+    @abstractmethod
+    def whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        """Write the response (headers as the app gives them, with its length); False: send the messages."""
+
+
 async def send_payload(send: Send, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
     """Answer in raw ASGI with JSON already encoded (by whoever also journaled it)."""
     raw = [(b"content-type", JSON_BYTES), (b"content-length", str(len(payload)).encode())]
     raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    if isinstance(send, WholeSend) and send.whole(status, raw, payload):
+        return
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})
 

@@ -55,11 +55,12 @@ from mock_server.domain.access import Caller, authorize, identify
 from mock_server.domain.datasets import Dataset
 from mock_server.domain.errors import MockError
 from mock_server.domain.sessions import OpenSession
-from mock_server.http.cors import vary_origin
-from mock_server.http.envelope import begin_trace
+from mock_server.http.cors import vary_origin, with_vary_origin
+from mock_server.http.envelope import WholeSend, begin_trace
 from mock_server.http.gate import charge
 from mock_server.http.guards import CONTROL_CHARACTER, SESSION_HEADER_BYTES, attach, detach, send_envelope
 from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, body_of, read_messages, replaying
+from mock_server.http.protocol import is_uvicorns, whole_response_cycle, write_whole
 from mock_server.http.recorder import Recording
 from mock_server.http.runtime import CALLER, Runtime, session_from_header
 from mock_server.http.validation import (
@@ -222,7 +223,7 @@ class FastPath:
             if problems:
                 raise problems_error(scope, problems)
 
-        send = recording.send(vary_origin(send))
+        send = Answering(recording, send) if is_uvicorns(send) else recording.send(vary_origin(send))
         try:
             await answer(scope, send, candidate.path_params["accountGroupId"], body, candidate.idempotency_key, first)
         except HandOver:
@@ -303,6 +304,32 @@ class FastPath:
             self.runtime.admit(session)
         except MockError:
             return False
+        return True
+
+
+class Answering(WholeSend):
+    """The taken request's `send` when uvicorn serves it: a whole response in one write to uvicorn's cycle
+    (`write_whole`), with what the recording and CORS's `Vary: Origin` would have done to its two messages done
+    to it directly; when the cycle cannot take it now, or for any other message, through those two wrappers, as
+    the full stack sends (and as this path sends under another server)."""
+
+    __slots__ = ("recording", "send", "wrapped")
+
+    def __init__(self, recording: Recording, send: Send) -> None:
+        self.recording = recording
+        self.send = send
+        self.wrapped: Send | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if self.wrapped is None:
+            self.wrapped = self.recording.send(vary_origin(self.send))
+        await self.wrapped(message)
+
+    def whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        cycle = whole_response_cycle(self.send)
+        if cycle is None:
+            return False
+        write_whole(cycle, status, with_vary_origin(self.recording.whole(status, headers, body)), body)
         return True
 
 

@@ -30,7 +30,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from starlette.types import Send
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from mock_server.config import MockConfig
 from mock_server.domain.errors import CATALOGUE
@@ -275,6 +276,44 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         )
         self.transport.write(b"".join(content))
         self.transport.close()
+
+
+def is_uvicorns(send: Send) -> bool:
+    """`send` is uvicorn's own, the request cycle's method (not a test client's, nor a middleware's wrapper)."""
+    return type(getattr(send, "__self__", None)) is RequestResponseCycle
+
+
+def whole_response_cycle(send: Send) -> RequestResponseCycle | None:
+    """uvicorn's request cycle behind `send`, when a whole response may be written to it now (`write_whole`): its
+    response not started, the client still there, writing not paused, no access log. None: send the messages."""
+    if not is_uvicorns(send):
+        return None
+    cycle: RequestResponseCycle = send.__self__  # type: ignore[attr-defined]
+    if cycle.response_started or cycle.disconnected or cycle.flow.write_paused or cycle.access_log:
+        return None
+    return cycle
+
+
+def write_whole(cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    """The bytes uvicorn's `send` writes for a start message with a `content-length` and a body message that ends
+    the response, written as one, and the cycle left as uvicorn leaves it (complete; closed without keep-alive;
+    the connection's next request let in). Why: the two messages passed through three layers of wrappers and
+    uvicorn's per-header checks, 4% of an accepted request's instructions (bench/RESULTS.md). The headers are the
+    mock's own (names and values it chose; `tests/http/test_whole_response.py` holds this to uvicorn's bytes)."""
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    content = [STATUS_LINE[status]]
+    for name, value in (*cycle.default_headers, *headers):
+        content += (name, b": ", value, b"\r\n")
+    if not cycle.keep_alive:
+        content.append(b"connection: close\r\n")
+    content += (b"\r\n", body)
+    cycle.transport.write(b"".join(content))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        cycle.transport.close()
+    cycle.on_response()
 
 
 def _seconds(value: float) -> str:

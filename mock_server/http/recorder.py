@@ -14,6 +14,7 @@ import binascii
 import json
 import logging
 import time
+from collections.abc import Iterable
 from typing import Final
 
 from starlette.types import Message, Receive, Scope, Send
@@ -100,6 +101,17 @@ class Recording:
             await send(message)
 
         return recorded
+
+    def whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> list[tuple[bytes, bytes]]:
+        """A complete response about to leave in one write, without the ASGI messages (the fast path's): recorded
+        as `send`'s wrapper records its two messages, in the same order (the status, the body, the journal entry
+        if it is not written yet, the log line). Returns its headers with the trace id, as that wrapper adds it."""
+        self.status = status
+        self.response.add(body)
+        if not self.journaled and self._journaled():
+            self.journal()
+        self.log()
+        return with_trace_header(headers, self.trace_id)
 
     def finish(self) -> None:
         """After the app: record what has not been recorded yet, such as a connection an injected fault
@@ -229,8 +241,12 @@ def error_code(status: int | None, head: bytes | bytearray) -> str | None:
 
 
 def with_trace_id(message: Message, trace_id: str) -> Message:
-    headers = [h for h in message.get("headers", []) if h[0].lower() != TRACE_HEADER]
-    return {**message, "headers": [*headers, (TRACE_HEADER, trace_id.encode())]}
+    return {**message, "headers": with_trace_header(message.get("headers", []), trace_id)}
+
+
+def with_trace_header(headers: Iterable[tuple[bytes, bytes]], trace_id: str) -> list[tuple[bytes, bytes]]:
+    """The headers with this request's `X-Trace-Id` last, in place of any the app set."""
+    return [*(h for h in headers if h[0].lower() != TRACE_HEADER), (TRACE_HEADER, trace_id.encode())]
 
 
 def credentials(authorization: str | None) -> tuple[str, ...]:

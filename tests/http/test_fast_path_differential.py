@@ -276,12 +276,16 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     event_loop.close()
 
 
-def differential(loop: asyncio.AbstractEventLoop, config: dict[str, Any], examples: int, longest: int) -> Counter[str]:
+def differential(
+    loop: asyncio.AbstractEventLoop, config: dict[str, Any], examples: int, longest: int
+) -> tuple[Counter[str], Counter[str]]:
     """Run the property over `examples` sequences of about `longest` / 2 steps (up to 2 * `longest`); return the
-    outcomes seen. A list of short lists: long sequences that Hypothesis still shrinks step by step (a list's
-    own average length stays near 6, and a drawn length would shrink only from the end)."""
+    outcomes seen, and those of them the fast app wrote whole. A list of short lists: long sequences that
+    Hypothesis still shrinks step by step (a list's own average length stays near 6, and a drawn length would
+    shrink only from the end)."""
     fast, full = (create_app(MockConfig(fast_path=on, **CONFIG, **config)) for on in (True, False))
     seen: Counter[str] = Counter()
+    written_whole: Counter[str] = Counter()
 
     @settings(
         max_examples=examples,
@@ -297,14 +301,14 @@ def differential(loop: asyncio.AbstractEventLoop, config: dict[str, Any], exampl
         note(
             "\n".join([f"instants={instants!r}", "sequence=", *(f"  {i}: {step!r}" for i, step in enumerate(sequence))])
         )
-        loop.run_until_complete(play(Pair(fast, full, seen), sequence, instants))
+        loop.run_until_complete(play(Pair(fast, full, seen, written_whole=written_whole), sequence, instants))
 
     # Each config its own entries in Hypothesis's example database (as its pytest plugin does for parametrize):
     # a failure saved by one run is replayed first by that run, not by the other.
     inner_test = cast(Any, same_answers_and_state).hypothesis.inner_test
     inner_test._hypothesis_internal_add_digest = repr(sorted(config.items())).encode()
     same_answers_and_state()
-    return seen
+    return seen, written_whole
 
 
 EVERY_OUTCOME = {
@@ -323,10 +327,13 @@ EVERY_OUTCOME = {
 
 def test_the_fast_path_and_the_full_path_answer_alike_and_store_alike(loop: asyncio.AbstractEventLoop) -> None:
     """Thousands of requests, every outcome a client meets among them, and a good share of them accepted."""
-    seen = differential(loop, {"rate_limit": "off"}, examples=150, longest=60)
+    seen, written_whole = differential(loop, {"rate_limit": "off"}, examples=150, longest=60)
     assert EVERY_OUTCOME <= set(seen), f"outcomes never reached: {EVERY_OUTCOME - set(seen)}; seen {seen}"
     accepted = seen["202"] + seen["202 replay"]
     assert accepted >= sum(seen.values()) // 8, f"too few accepted requests to compare the fast path: {seen}"
+    # What the fast path answers itself leaves in one write; a refused caller is handed over, answered in two.
+    handed_over = {"401 UNAUTHORIZED", "403 FORBIDDEN"}
+    assert set(written_whole) == EVERY_OUTCOME - handed_over - {"429 RATE_LIMITED"}, written_whole
 
 
 def test_with_a_tiny_rate_limit_both_paths_limit_the_same_requests(
@@ -335,8 +342,9 @@ def test_with_a_tiny_rate_limit_both_paths_limit_the_same_requests(
     """At 1/h the first request of each (session, key) passes and every later one is a 429. The limiter runs on
     real time; a clock that stands still makes every `Retry-After` exactly 3600 in both apps."""
     monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: 1000.0))
-    seen = differential(loop, {"rate_limit": "1/h"}, examples=40, longest=20)
+    seen, written_whole = differential(loop, {"rate_limit": "1/h"}, examples=40, longest=20)
     assert {"202", "429 RATE_LIMITED"} <= set(seen), seen
+    assert {"202", "429 RATE_LIMITED"} <= set(written_whole), written_whole
 
 
 # --- The fast path must really serve: a differential test between two full paths would pass as well.

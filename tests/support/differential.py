@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope
 from starlette.types import Send as ASGISend
+from uvicorn.protocols.http.flow_control import FlowControl
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 HEX_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{24}(?![0-9a-f])")
 """`new_object_id` and trace ids: 24 lowercase hex digits, also inside `cnv_<id>`."""
@@ -52,6 +55,8 @@ class Answer:
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
     raised: str | None = None
+    writes: int = 0
+    """How many writes the response took: uvicorn's `send` writes the head and the body apart, `write_whole` once."""
 
 
 def scope_of(request: RawRequest) -> dict[str, Any]:
@@ -74,14 +79,15 @@ def scope_of(request: RawRequest) -> dict[str, Any]:
 
 
 async def call(app: ASGIApp, request: RawRequest) -> Answer:
-    """One request, in a task of its own (its own context, as uvicorn gives each request)."""
+    """One request, in a task of its own (its own context, as uvicorn gives each request), answered to uvicorn's
+    own request cycle, whose bytes are read back: the fast path writes a whole response to that cycle at once
+    (`protocol.write_whole`), the full path sends ASGI messages through it, and both are compared as sent."""
     chunks = list(request.chunks) or [b""]
     pending: list[Message] = [
         {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
         for index, chunk in enumerate(chunks)
     ]
     finished = asyncio.Event()
-    sent: list[Message] = []
 
     async def receive() -> Message:
         if pending:
@@ -89,22 +95,76 @@ async def call(app: ASGIApp, request: RawRequest) -> Answer:
         await finished.wait()  # uvicorn: after the body, the next message is the disconnect, once answered
         return {"type": "http.disconnect"}
 
-    async def send(message: Message) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            finished.set()
-
+    scope = scope_of(request)
+    transport = WrittenTransport()
+    cycle = RequestResponseCycle(
+        scope=cast(Any, scope),
+        transport=transport,
+        flow=FlowControl(transport),
+        logger=logging.getLogger("uvicorn.error"),
+        access_logger=logging.getLogger("uvicorn.access"),
+        access_log=False,
+        default_headers=[],
+        message_event=asyncio.Event(),
+        expect_100_continue=False,
+        keep_alive=True,
+        on_response=finished.set,
+    )
     raised = None
     try:
-        await asyncio.create_task(_serve(app, scope_of(request), receive, send))
+        await asyncio.create_task(_serve(app, scope, receive, cast(ASGISend, cycle.send)))
     except Exception as exc:  # uvicorn would log it and close the connection: part of what is compared
         raised = type(exc).__name__
     finished.set()
-    start = next((m for m in sent if m["type"] == "http.response.start"), None)
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    status = None if start is None else int(start["status"])
-    headers = () if start is None else tuple((bytes(k), bytes(v)) for k, v in start.get("headers", []))
-    return Answer(status, headers, body, raised)
+    return read_back(bytes(transport.written), raised, transport.writes)
+
+
+class WrittenTransport(asyncio.Transport):
+    """The connection's end of uvicorn's cycle: keeps what is written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.writes = 0
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+        self.writes += 1
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def read_back(written: bytes, raised: str | None, writes: int) -> Answer:
+    """Status, headers and body of the HTTP/1.1 response bytes (a chunked body joined); nothing: no status."""
+    if not written:
+        return Answer(None, (), b"", raised, writes)
+    head, _, body = written.partition(b"\r\n\r\n")
+    status_line, *lines = head.split(b"\r\n")
+    headers = tuple((name, value) for name, _, value in (line.partition(b": ") for line in lines))
+    if (b"transfer-encoding", b"chunked") in headers:
+        body = _unchunked(body)
+    return Answer(int(status_line.split(b" ")[1]), headers, body, raised, writes)
+
+
+def _unchunked(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line, 16)
+        out += data[:size]
+        data = data[size + 2 :]
+    return bytes(out)
 
 
 async def _serve(app: ASGIApp, scope: Scope, receive: Receive, send: ASGISend) -> None:
@@ -330,13 +390,20 @@ class Pair:
     seen: Counter[str]
     fast_ids: Canon = field(default_factory=Canon)
     full_ids: Canon = field(default_factory=Canon)
+    written_whole: Counter[str] = field(default_factory=Counter)
+    """The fast app's outcomes that left in one write (`write_whole`), not as uvicorn's two."""
 
     async def both(self, request: RawRequest, fresh: bool, label: str) -> str:
         """Send to both; their answers must be equal. Returns the outcome."""
-        fast = self.fast_ids.answer(await call(self.fast, request), mask_times=fresh)
-        full = self.full_ids.answer(await call(self.full, request), mask_times=fresh)
+        fast_answer, full_answer = await call(self.fast, request), await call(self.full, request)
+        fast = self.fast_ids.answer(fast_answer, mask_times=fresh)
+        full = self.full_ids.answer(full_answer, mask_times=fresh)
         assert fast == full, f"{label}\nfast path: {fast}\nfull path: {full}"
+        # uvicorn writes a head, then a body (none for a HEAD).
+        assert full_answer.writes != 1 or request.method == "HEAD", f"{label}: the full path wrote a response whole"
         self.seen[outcome(full)] += 1
+        if fast_answer.writes == 1 and request.method != "HEAD":
+            self.written_whole[outcome(full)] += 1
         return outcome(full)
 
     async def same_state(self) -> None:
