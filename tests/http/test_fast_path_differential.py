@@ -34,6 +34,7 @@ from support.differential import (
     CONTENT_TYPES,
     EXTRAS,
     FRESH,
+    GROUPS,
     KEYS,
     PATHS,
     READY,
@@ -45,6 +46,7 @@ from support.differential import (
     json_request,
     outcome,
     prepare,
+    stored_state,
 )
 
 INSTANTS = (
@@ -393,3 +395,24 @@ def test_the_fast_path_answers_what_it_accepts_without_connexion_and_hands_over_
     by_full = loop.run_until_complete(validated_by_connexion(full, validated))
     assert by_full == [(expected, True) for expected in outcomes]
     assert by_fast == [(expected, False) for expected in outcomes[:-1]] + [(outcomes[-1], True)]
+
+
+def test_a_client_gone_before_the_answer_gets_nothing_and_both_paths_keep_the_same(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """uvicorn drops what is sent to a cycle whose client left, so the fast path sends through the recording as
+    the full path does (no whole write): nothing is written, and both keep the same messages and journal."""
+
+    async def play(app: ASGIApp) -> dict[str, Any]:
+        await prepare(app, (INSTANTS[0],) * len(READY))
+        for key, body, query, _ in FAST_PATH_ANSWERS:
+            payload = json.dumps(body).encode()
+            send = Send("POST", "acme", "writer", "json", key, "none", (), query, payload, 1, "length")
+            answer = await call(app, send.raw(), gone=True)
+            assert (answer.status, answer.writes, answer.raised) == (None, 0, None), answer
+        return await stored_state(app, Canon(), GROUPS, frozenset(FRESH))
+
+    fast, full = (create_app(MockConfig(fast_path=on, **CONFIG)) for on in (True, False))
+    kept = loop.run_until_complete(play(fast))
+    assert kept == loop.run_until_complete(play(full))
+    assert kept["default"]["messages"]["ag_acme"], kept  # the 202 was kept though nobody heard it

@@ -78,10 +78,11 @@ def scope_of(request: RawRequest) -> dict[str, Any]:
     }
 
 
-async def call(app: ASGIApp, request: RawRequest) -> Answer:
+async def call(app: ASGIApp, request: RawRequest, gone: bool = False) -> Answer:
     """One request, in a task of its own (its own context, as uvicorn gives each request), answered to uvicorn's
     own request cycle, whose bytes are read back: the fast path writes a whole response to that cycle at once
-    (`protocol.write_whole`), the full path sends ASGI messages through it, and both are compared as sent."""
+    (`protocol.write_whole`), the full path sends ASGI messages through it, and both are compared as sent.
+    `gone`: the client left before the answer (the cycle is marked disconnected, as uvicorn marks it)."""
     chunks = list(request.chunks) or [b""]
     pending: list[Message] = [
         {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
@@ -110,6 +111,7 @@ async def call(app: ASGIApp, request: RawRequest) -> Answer:
         keep_alive=True,
         on_response=finished.set,
     )
+    cycle.disconnected = gone
     raised = None
     try:
         await asyncio.create_task(_serve(app, scope, receive, cast(ASGISend, cycle.send)))
