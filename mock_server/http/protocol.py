@@ -12,7 +12,8 @@ Everything else a stranger can stretch is bounded here, per connection:
 - the gaps inside a body: a body that stops arriving for `body_timeout_seconds` ends the request with a
   400 envelope, and the connection is closed.
 
-A response leaves in one write (`CoalescingTransport`), not uvicorn's two.
+A response leaves in one write (`CoalescingTransport`), not uvicorn's two; the fast path hands its whole
+responses to uvicorn's request cycle at once (`write_whole`), without the two ASGI messages.
 
 uvicorn's parser also refuses some requests before any application code runs (a DEL byte in a header, a
 Content-Length too large to parse) and answers them in plain text; clients of this mock expect the
@@ -298,7 +299,7 @@ def write_whole(cycle: RequestResponseCycle, status: int, headers: list[tuple[by
     """The bytes uvicorn's `send` writes for a start message with a `content-length` and a body message that ends
     the response, written as one, and the cycle left as uvicorn leaves it (complete; closed without keep-alive;
     the connection's next request let in). Why: the two messages passed through three layers of wrappers and
-    uvicorn's per-header checks, 4% of an accepted request's instructions (bench/RESULTS.md). The headers are the
+    uvicorn's per-header checks, 3% of an accepted request's instructions (bench/RESULTS.md). The headers are the
     mock's own (names and values it chose; `tests/http/test_whole_response.py` holds this to uvicorn's bytes)."""
     cycle.response_started = True
     cycle.waiting_for_100_continue = False
