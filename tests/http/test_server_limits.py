@@ -52,14 +52,21 @@ def read_response(sock: socket.socket) -> bytes:
     """One whole response (headers and a `Content-Length` body) from a connection that stays open."""
     received = b""
     while b"\r\n\r\n" not in received:
-        received += sock.recv(65536)
+        received += more(sock, received)
     head, _, body = received.partition(b"\r\n\r\n")
     length = next(
         int(line.split(b":")[1]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length")
     )
     while len(body) < length:
-        body += sock.recv(65536)
+        body += more(sock, head + body)
     return head + b"\r\n\r\n" + body
+
+
+def more(sock: socket.socket, so_far: bytes) -> bytes:
+    """The next bytes; a connection the server closed mid-response fails the test (reading on would spin)."""
+    chunk = sock.recv(65536)
+    assert chunk, f"the server closed the connection after {so_far[:300]!r}"
+    return chunk
 
 
 def envelope_of(response: bytes) -> tuple[int, dict[str, object]]:
