@@ -5,7 +5,8 @@ to one without, and their answers and stored state must be equal once the values
 (object ids, trace ids) are replaced by their order of first appearance, so structure is compared and
 randomness is not. Raw ASGI rather than an HTTP client: the scope is built byte for byte like uvicorn's
 HTTP/1.1 scope (lowercase header names, repeated headers kept, the body in several messages), which is what
-the fast path parses, and it costs no sockets.
+the fast path parses, and it costs no sockets. Answers go to uvicorn's own request cycle over a transport that
+keeps the bytes (what a client reads), since the fast path writes whole responses to that cycle directly.
 
 Requests are described by named parts (`Send`: `auth="readonly"`, `key="too_long"`...), so that a failing
 example Hypothesis prints reads as the request it sends, and no key value appears in it.
