@@ -52,6 +52,7 @@ from connexion.operations import OpenAPIOperation
 from connexion.resolver import Resolver
 from connexion.spec import Specification
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from mock_server.domain import datasets
 from mock_server.domain.access import Caller, authorize, identify
@@ -63,7 +64,7 @@ from mock_server.http.envelope import WholeSend, begin_trace
 from mock_server.http.gate import charge
 from mock_server.http.guards import CONTROL_CHARACTER, SESSION_HEADER_BYTES, attach, detach, send_envelope
 from mock_server.http.handlers import CONTRACT_OPERATION, OPERATIONS, answer, body_of, read_messages, replaying
-from mock_server.http.protocol import is_uvicorns, whole_response_cycle, write_whole
+from mock_server.http.protocol import takes_whole, uvicorn_cycle, write_whole
 from mock_server.http.recorder import Recording
 from mock_server.http.runtime import CALLER, Runtime, session_from_header
 from mock_server.http.validation import (
@@ -226,7 +227,8 @@ class FastPath:
             if problems:
                 raise problems_error(scope, problems)
 
-        send = Answering(recording, send) if is_uvicorns(send) else recording.send(vary_origin(send))
+        cycle = uvicorn_cycle(send)
+        send = recording.send(vary_origin(send)) if cycle is None else Answering(recording, send, cycle)
         try:
             await answer(scope, send, candidate.path_params["accountGroupId"], body, candidate.idempotency_key, first)
         except HandOver:
@@ -316,11 +318,12 @@ class Answering(WholeSend):
     to it directly; when the cycle cannot take it now, or for any other message, through those two wrappers, as
     the full stack sends (and as this path sends under another server)."""
 
-    __slots__ = ("recording", "send", "wrapped")
+    __slots__ = ("cycle", "recording", "send", "wrapped")
 
-    def __init__(self, recording: Recording, send: Send) -> None:
+    def __init__(self, recording: Recording, send: Send, cycle: RequestResponseCycle) -> None:
         self.recording = recording
-        self.send = send
+        self.send = send  # `cycle`'s own method
+        self.cycle = cycle
         self.wrapped: Send | None = None
 
     async def __call__(self, message: Message) -> None:
@@ -329,10 +332,9 @@ class Answering(WholeSend):
         await self.wrapped(message)
 
     def whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
-        cycle = whole_response_cycle(self.send)
-        if cycle is None:
+        if not takes_whole(self.cycle):
             return False
-        write_whole(cycle, status, with_vary_origin(self.recording.whole(status, headers, body)), body)
+        write_whole(self.cycle, status, with_vary_origin(self.recording.whole(status, headers, body)), body)
         return True
 
 

@@ -279,20 +279,17 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def is_uvicorns(send: Send) -> bool:
-    """`send` is uvicorn's own, the request cycle's method (not a test client's, nor a middleware's wrapper)."""
-    return type(getattr(send, "__self__", None)) is RequestResponseCycle
+def uvicorn_cycle(send: Send) -> RequestResponseCycle | None:
+    """uvicorn's request cycle when `send` is its method; None for any other `send` (a test client's, a
+    middleware's wrapper, another server's)."""
+    cycle = getattr(send, "__self__", None)
+    return cycle if type(cycle) is RequestResponseCycle else None
 
 
-def whole_response_cycle(send: Send) -> RequestResponseCycle | None:
-    """uvicorn's request cycle behind `send`, when a whole response may be written to it now (`write_whole`): its
-    response not started, the client still there, writing not paused, no access log. None: send the messages."""
-    if not is_uvicorns(send):
-        return None
-    cycle: RequestResponseCycle = send.__self__  # type: ignore[attr-defined]
-    if cycle.response_started or cycle.disconnected or cycle.flow.write_paused or cycle.access_log:
-        return None
-    return cycle
+def takes_whole(cycle: RequestResponseCycle) -> bool:
+    """A whole response may be written to `cycle` now (`write_whole`): its response not started, the client still
+    there, writing not paused, no access log. Otherwise uvicorn's `send` knows what to do with the messages."""
+    return not (cycle.response_started or cycle.disconnected or cycle.flow.write_paused or cycle.access_log)
 
 
 def write_whole(cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

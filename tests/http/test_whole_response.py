@@ -19,7 +19,7 @@ from starlette.types import Send
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-from mock_server.http.protocol import whole_response_cycle, write_whole
+from mock_server.http.protocol import takes_whole, uvicorn_cycle, write_whole
 from support.differential import WrittenTransport
 
 DEFAULT_HEADERS = [(b"server", b"uvicorn"), (b"date", b"Wed, 02 Dec 2026 12:00:00 GMT")]
@@ -87,8 +87,8 @@ def test_a_whole_response_is_the_bytes_and_state_of_uvicorns_two_messages(
         await by_messages.cycle.send({"type": "http.response.body", "body": body})
 
     asyncio.run(send_messages())
-    cycle = whole_response_cycle(cast(Send, whole.cycle.send))
-    assert cycle is whole.cycle
+    cycle = uvicorn_cycle(cast(Send, whole.cycle.send))
+    assert cycle is whole.cycle and takes_whole(cycle)
     write_whole(cycle, status, list(headers), body)
     assert whole.seen() == by_messages.seen()
     assert len(whole.transport.written) and whole.transport.writes == 1
@@ -106,7 +106,8 @@ def test_a_cycle_that_cannot_take_a_whole_response_now_is_not_offered(state: str
         cycle.flow.write_paused = True
     else:
         cycle.access_log = True
-    assert whole_response_cycle(cast(Send, cycle.send)) is None
+    assert uvicorn_cycle(cast(Send, cycle.send)) is cycle
+    assert not takes_whole(cycle)
 
 
 def test_a_send_that_is_not_uvicorns_is_not_offered() -> None:
@@ -115,4 +116,4 @@ def test_a_send_that_is_not_uvicorns_is_not_offered() -> None:
     async def send(message: Any) -> None:
         return None
 
-    assert whole_response_cycle(send) is None
+    assert uvicorn_cycle(send) is None
