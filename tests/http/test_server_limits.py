@@ -50,16 +50,36 @@ def read_until_closed(sock: socket.socket, limit: float = 10.0) -> tuple[bytes, 
 
 def read_response(sock: socket.socket) -> bytes:
     """One whole response (headers and a `Content-Length` body) from a connection that stays open."""
+    (response,) = read_responses(sock, 1)
+    return response
+
+
+def read_responses(sock: socket.socket, count: int) -> list[bytes]:
+    """The next `count` whole responses, however the bytes were split or joined on the way: one `recv` may
+    hold the end of one response and the start of the next (pipelined answers often arrive together)."""
+    responses: list[bytes] = []
     received = b""
-    while b"\r\n\r\n" not in received:
-        received += more(sock, received)
-    head, _, body = received.partition(b"\r\n\r\n")
+    while len(responses) < count:
+        ended = response_end(received)
+        if ended is None:
+            received += more(sock, received)
+            continue
+        responses.append(received[:ended])
+        received = received[ended:]
+    assert not received, f"more bytes than {count} responses: {received[:300]!r}"
+    return responses
+
+
+def response_end(received: bytes) -> int | None:
+    """Where the first response in `received` ends, or None while its headers or body are incomplete."""
+    head, found, _ = received.partition(b"\r\n\r\n")
+    if not found:
+        return None
     length = next(
         int(line.split(b":")[1]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length")
     )
-    while len(body) < length:
-        body += more(sock, head + body)
-    return head + b"\r\n\r\n" + body
+    end = len(head) + 4 + length
+    return end if len(received) >= end else None
 
 
 def more(sock: socket.socket, so_far: bytes) -> bytes:
@@ -179,7 +199,7 @@ def test_pipelined_requests_in_one_packet_are_answered_in_order(server: MockProc
     posts = [request_head("POST", RESPONSES_PATH, f"{extra}Idempotency-Key: {key}\r\n\r\n") + body for key in keys]
     with connect(server) as sock:
         sock.sendall(posts[0] + request_head() + b"\r\n" + posts[1])
-        answers = [read_response(sock) for _ in range(3)]
+        answers = read_responses(sock, 3)
     assert [answer.split(b" ")[1] for answer in answers] == [b"202", b"200", b"202"]
     assert [envelope_of(answers[n])[1]["data"]["idempotencyKey"] for n in (0, 2)] == keys  # type: ignore[index]
 
