@@ -52,7 +52,6 @@ from connexion.operations import OpenAPIOperation
 from connexion.resolver import Resolver
 from connexion.spec import Specification
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from mock_server.domain import datasets
 from mock_server.domain.access import Caller, authorize, identify
@@ -227,8 +226,7 @@ class FastPath:
             if problems:
                 raise problems_error(scope, problems)
 
-        cycle = uvicorn_cycle(send)
-        send = recording.send(vary_origin(send)) if cycle is None else Answering(recording, send, cycle)
+        send = Answering(recording, send)
         try:
             await answer(scope, send, candidate.path_params["accountGroupId"], body, candidate.idempotency_key, first)
         except HandOver:
@@ -313,17 +311,17 @@ class FastPath:
 
 
 class Answering(WholeSend):
-    """The taken request's `send` when uvicorn serves it: a whole response in one write to uvicorn's cycle
+    """The taken request's `send`: under uvicorn, a whole response in one write to uvicorn's request cycle
     (`write_whole`), with what the recording and CORS's `Vary: Origin` would have done to its two messages done
-    to it directly; when the cycle cannot take it now, or for any other message, through those two wrappers, as
-    the full stack sends (and as this path sends under another server)."""
+    to it directly; when the cycle cannot take it now, for any other message, and under any other server, the
+    messages go through those two wrappers, as the full stack sends them."""
 
     __slots__ = ("cycle", "recording", "send", "wrapped")
 
-    def __init__(self, recording: Recording, send: Send, cycle: RequestResponseCycle) -> None:
+    def __init__(self, recording: Recording, send: Send) -> None:
         self.recording = recording
-        self.send = send  # `cycle`'s own method
-        self.cycle = cycle
+        self.send = send
+        self.cycle = uvicorn_cycle(send)  # looked up once: None under another server
         self.wrapped: Send | None = None
 
     async def __call__(self, message: Message) -> None:
@@ -332,7 +330,7 @@ class Answering(WholeSend):
         await self.wrapped(message)
 
     def whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
-        if not takes_whole(self.cycle):
+        if self.cycle is None or not takes_whole(self.cycle):
             return False
         write_whole(self.cycle, status, with_vary_origin(self.recording.whole(status, headers, body)), body)
         return True
