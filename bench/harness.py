@@ -209,6 +209,20 @@ def start_mock(
     return Server(name, port, process)
 
 
+FLOOR = "floor"
+
+
+def start_floor(cores: str = SERVER_CORE) -> Server:
+    """The HTTP floor (bench/floor_app.py): uvicorn with httptools and uvloop, as the mock is served, and a bare app
+    answering a fixed 202; no access log, pinned to `cores`."""
+    port = free_port()
+    argv = ["taskset", "-c", cores, sys.executable, "-m", "uvicorn", "floor_app:app", "--port", str(port),
+            "--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    process = spawn(argv, cwd=BENCH)
+    wait_ready(process, port, PATH)
+    return Server(FLOOR, port, process)
+
+
 PRISM_QUIET = "prism -v error"
 
 

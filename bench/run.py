@@ -6,16 +6,18 @@ One command, from the repository root with the package installed (`pip install -
     python bench/run.py --duration 8 --rounds 3 --workers-compare --error-paths --markdown  # RESULTS.md
     python bench/run.py --quick [--error-paths]          # 1 s, mock only: a smoke run
 
-It installs wrk (apt-get) and Prism 5.16.0 (npm, into bench/.prism/) when missing. Servers are pinned to
-core 0 and wrk to core 1 with taskset. Servers: `mock` (its default request log, one line per request),
-`mock-quiet` (`--log-level warning`: no request lines), `prism` (default logging) and `prism-quiet` (`-v error`,
-Prism's fastest: no request lines). Two workloads: `stateful` (a fresh Idempotency-Key per request) and `replay`
-(one key again and again). Each server gets a discarded warm-up round per workload, then rounds alternate
-mock, mock-quiet, prism, prism -v error, prism -v error, prism, mock-quiet, mock, ... Per round: requests/s,
-p50/p99 (wrk's BENCH line), non-2xx, and CPU per request (utime+stime+cutime+cstime of the server's process
-tree during the round / requests). Tables show medians over the kept rounds and mock/Prism ratios against both settings,
-with the issue's targets (>= 2.0x Prism -v error's throughput, mock p99 <= 5 ms at 16 connections), judged
-for both mock settings: the mock as it runs by default, and like for like (neither writing request lines).
+It installs wrk (apt-get) and Prism 5.16.0 (npm, into bench/.prism/) when missing. Servers are pinned to core 0 and
+wrk to core 1 with taskset. Servers: `mock` (its default request log, one line per request), `mock-quiet`
+(`--log-level warning`: no request lines), `prism` (default logging) and `prism-quiet` (`-v error`, Prism's fastest:
+no request lines); with `--servers ...,floor`, also the HTTP floor (bench/floor_app.py: uvicorn and a bare app
+answering a fixed 202), whose CPU per request is what uvicorn alone costs. Two workloads: `stateful` (a fresh
+Idempotency-Key per request) and `replay` (one key again and again). Each server gets a discarded warm-up round per
+workload, then rounds alternate mock, mock-quiet, prism, prism -v error, prism -v error, prism, mock-quiet, mock,
+... Per round: requests/s, p50/p99 (wrk's BENCH line), non-2xx, and CPU per request (utime+stime+cutime+cstime of
+the server's process tree during the round / requests). Tables show medians over the kept rounds and mock/Prism
+ratios against both settings, with the issue's targets (>= 2.0x Prism -v error's throughput, mock p99 <= 5 ms at 16
+connections), judged for both mock settings: the mock as it runs by default, and like for like (neither writing
+request lines).
 
 `--error-paths` (mock only): one fresh mock plays `stateful` and the error workloads of harness.ERROR_STATUS
 (a 400 listing five problems, a 401, two kinds of 409) in alternating rounds; each one's CPU per request
@@ -39,7 +41,9 @@ from harness import Round, Server, Summary
 T = TypeVar("T")
 
 WORKLOADS = ("stateful", "replay")
-SERVERS = ("mock", "mock-quiet", "prism", "prism-quiet")
+SERVERS = ("mock", "mock-quiet", "prism", "prism-quiet", "floor")
+DEFAULT_SERVERS = SERVERS[:4]
+"""`floor` (bench/floor_app.py) only when asked: it answers without any of the mock's or Prism's work."""
 ERROR_WORKLOADS = tuple(harness.ERROR_STATUS)
 DEMO_MIN_GAP = 60.0
 MOCK_QUIET = "mock --log-level warning"
@@ -57,7 +61,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="kept rounds per server and workload")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=1, help="discarded rounds per server and workload")
-    parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma list of {', '.join(SERVERS)}")
+    parser.add_argument(
+        "--servers", default=",".join(DEFAULT_SERVERS), help=f"comma list of {', '.join(SERVERS)}; default: the first 4"
+    )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--state", action="store_true", help="mock with --state on a fresh file (default: memory)")
     parser.add_argument("--data", type=Path, help="fixture file for the mock (default: built-in demo)")
@@ -131,6 +137,8 @@ def start_servers(args: argparse.Namespace, scratch: Path, workload: str) -> lis
     for name in ("prism", "prism-quiet"):
         if name in args.servers:
             servers.append(harness.start_prism(harness.ensure_prism(), quiet=name == "prism-quiet"))
+    if "floor" in args.servers:
+        servers.append(harness.start_floor())
     return servers
 
 
@@ -213,6 +221,11 @@ def compare_report(args: argparse.Namespace, rounds: Sequence[Round], info: dict
         f"{harness.PRISM_VERSION}: `prism mock openapi/sonarly.yaml`, with default logging (`prism`) and with "
         "`-v error` (`prism -v error`, its fastest), output to /dev/null."
     )
+    if harness.FLOOR in args.servers:
+        setup += (
+            " Floor: `python -m uvicorn floor_app:app --http httptools --loop uvloop --no-access-log` (bench/"
+            "floor_app.py: the body read and parsed, a fixed 202 of the mock's size; what uvicorn alone costs)."
+        )
     return "\n\n".join(
         [
             "## Mock vs Prism (`bench/run.py`)",

@@ -71,3 +71,22 @@ def test_the_error_workloads_count_every_answer_other_than_the_expected_one():
     assert counted and int(counted[1]) > 0 and int(counted[2]) == 0, right
     counted = re.search(r"BENCH requests=(\d+) .* wrong_status=(\d+) expected=401", wrong)
     assert counted and int(counted[1]) > 0 and int(counted[2]) == int(counted[1]), wrong
+
+
+def test_the_floor_serves_the_stateful_workload_without_an_error():
+    """`--servers floor` (bench/floor_app.py under uvicorn): the reference for what uvicorn alone costs a request.
+    A floor answering errors (any non-2xx) would be measured doing less than the mock's answer."""
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--duration", "1", "--rounds", "1", "--warmup", "0", "--servers", "floor",
+         "--workloads", "stateful"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = re.search(r"^\| floor \| stateful \| 1 \| (\d+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) \| (\d+) \| (\d+) \|$",
+                    done.stdout, re.MULTILINE)  # fmt: skip
+    assert row, done.stdout
+    requests_per_second, cpu_ms, non_2xx, socket_errors = row.groups()
+    assert int(requests_per_second) > 0 and float(cpu_ms) > 0
+    assert (int(non_2xx), int(socket_errors)) == (0, 0)
+    assert "Floor: `python -m uvicorn floor_app:app" in done.stdout
+    assert "prism-cli" not in done.stderr, "a floor-only run must not install Prism"
