@@ -41,7 +41,7 @@ from harness import Round, Server, Summary
 T = TypeVar("T")
 
 WORKLOADS = ("stateful", "replay")
-SERVERS = ("mock", "mock-quiet", "prism", "prism-quiet", "floor")
+SERVERS = ("mock", "mock-quiet", "prism", "prism-quiet", harness.FLOOR)
 DEFAULT_SERVERS = SERVERS[:4]
 """`floor` (bench/floor_app.py) only when asked: it answers without any of the mock's or Prism's work."""
 ERROR_WORKLOADS = tuple(harness.ERROR_STATUS)
@@ -137,7 +137,7 @@ def start_servers(args: argparse.Namespace, scratch: Path, workload: str) -> lis
     for name in ("prism", "prism-quiet"):
         if name in args.servers:
             servers.append(harness.start_prism(harness.ensure_prism(), quiet=name == "prism-quiet"))
-    if "floor" in args.servers:
+    if harness.FLOOR in args.servers:
         servers.append(harness.start_floor())
     return servers
 
