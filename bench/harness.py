@@ -210,15 +210,16 @@ def start_mock(
 
 
 FLOOR = "floor"
+FLOOR_COMMAND = ("-m", "uvicorn", "floor_app:app", "--http", "httptools", "--loop", "uvloop", "--no-access-log",
+                 "--log-level", "warning")  # fmt: skip
+"""The HTTP floor's server as Python runs it from bench/: started here and quoted in run.py's report."""
 
 
 def start_floor(cores: str = SERVER_CORE) -> Server:
     """The HTTP floor (bench/floor_app.py): uvicorn with httptools and uvloop, as the mock is served, and a bare app
     answering a fixed 202; no access log, pinned to `cores`."""
     port = free_port()
-    argv = ["taskset", "-c", cores, sys.executable, "-m", "uvicorn", "floor_app:app", "--port", str(port),
-            "--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    process = spawn(argv, cwd=BENCH)
+    process = spawn(["taskset", "-c", cores, sys.executable, *FLOOR_COMMAND, "--port", str(port)], cwd=BENCH)
     wait_ready(process, port, PATH)
     return Server(FLOOR, port, process)
 

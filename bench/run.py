@@ -28,6 +28,7 @@ or anything but the expected status and body in an error workload.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sqlite3
 import sys
 import tempfile
@@ -41,8 +42,8 @@ from harness import Round, Server, Summary
 T = TypeVar("T")
 
 WORKLOADS = ("stateful", "replay")
-SERVERS = ("mock", "mock-quiet", "prism", "prism-quiet", harness.FLOOR)
-DEFAULT_SERVERS = SERVERS[:4]
+DEFAULT_SERVERS = ("mock", "mock-quiet", "prism", "prism-quiet")
+SERVERS = (*DEFAULT_SERVERS, harness.FLOOR)
 """`floor` (bench/floor_app.py) only when asked: it answers without any of the mock's or Prism's work."""
 ERROR_WORKLOADS = tuple(harness.ERROR_STATUS)
 DEMO_MIN_GAP = 60.0
@@ -62,7 +63,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=1, help="discarded rounds per server and workload")
     parser.add_argument(
-        "--servers", default=",".join(DEFAULT_SERVERS), help=f"comma list of {', '.join(SERVERS)}; default: the first 4"
+        "--servers",
+        default=",".join(DEFAULT_SERVERS),
+        help=f"comma list of {', '.join(SERVERS)} (default: %(default)s)",
     )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--state", action="store_true", help="mock with --state on a fresh file (default: memory)")
@@ -223,8 +226,8 @@ def compare_report(args: argparse.Namespace, rounds: Sequence[Round], info: dict
     )
     if harness.FLOOR in args.servers:
         setup += (
-            " Floor: `python -m uvicorn floor_app:app --http httptools --loop uvloop --no-access-log` (bench/"
-            "floor_app.py: the body read and parsed, a fixed 202 of the mock's size; what uvicorn alone costs)."
+            f" Floor: `python {shlex.join(harness.FLOOR_COMMAND)}` from bench/ (floor_app.py: the body read and "
+            "parsed, a fixed 202 of the mock's size; what uvicorn alone costs)."
         )
     return "\n\n".join(
         [

@@ -24,6 +24,18 @@ ERROR_WORKLOADS = {"invalid": 400, "unauthorized": 401, "conflict": 409, "not-co
 pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not on PATH (apt-get install -y wrk)")
 
 
+def assert_served_without_errors(stdout: str, server: str) -> None:
+    """run.py's summary row of `server` on one stateful round: requests served and CPU counted, no non-2xx answer
+    and no socket error."""
+    row = re.search(rf"^\| {server} \| stateful \| 1 \| (\d+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) \| (\d+) \| (\d+) \|$",
+                    stdout, re.MULTILINE)  # fmt: skip
+    assert row, stdout
+    requests_per_second, cpu_ms, non_2xx, socket_errors = row.groups()
+    assert int(requests_per_second) > 0
+    assert float(cpu_ms) > 0
+    assert (int(non_2xx), int(socket_errors)) == (0, 0)
+
+
 def test_quick_bench_against_the_mock_reports_its_tables_with_no_errors():
     done = subprocess.run(
         [sys.executable, "bench/run.py", "--quick", "--error-paths"],
@@ -34,13 +46,7 @@ def test_quick_bench_against_the_mock_reports_its_tables_with_no_errors():
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    row = re.search(r"^\| mock \| stateful \| 1 \| (\d+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) \| (\d+) \| (\d+) \|$",
-                    done.stdout, re.MULTILINE)  # fmt: skip
-    assert row, done.stdout
-    requests_per_second, cpu_ms, non_2xx, socket_errors = row.groups()
-    assert int(requests_per_second) > 0
-    assert float(cpu_ms) > 0
-    assert (int(non_2xx), int(socket_errors)) == (0, 0)
+    assert_served_without_errors(done.stdout, "mock")
     assert "prism-cli" not in done.stderr, "the mock-only quick run must not install Prism"
     for workload, status in {"stateful": 202, **ERROR_WORKLOADS}.items():
         error_row = re.search(
@@ -82,11 +88,6 @@ def test_the_floor_serves_the_stateful_workload_without_an_error():
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    row = re.search(r"^\| floor \| stateful \| 1 \| (\d+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) \| (\d+) \| (\d+) \|$",
-                    done.stdout, re.MULTILINE)  # fmt: skip
-    assert row, done.stdout
-    requests_per_second, cpu_ms, non_2xx, socket_errors = row.groups()
-    assert int(requests_per_second) > 0 and float(cpu_ms) > 0
-    assert (int(non_2xx), int(socket_errors)) == (0, 0)
+    assert_served_without_errors(done.stdout, "floor")
     assert "Floor: `python -m uvicorn floor_app:app" in done.stdout
     assert "prism-cli" not in done.stderr, "a floor-only run must not install Prism"
